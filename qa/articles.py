@@ -1,0 +1,178 @@
+"""Read news articles from files: .txt, .md, .html and .jsonl, one bad file never stopping the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import html.parser
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+MAX_TITLE_CHARS = 160
+
+# A bare dateline such as "VIETNAM, June 2 -" is the first line of some wire stories, not a title.
+_DATELINE_LINE = re.compile(r"^[A-ZÀ-Ỹ][\w .'À-ỹ]*,\s+\w+\.?\s+\d{1,2}\s*[-–—]\s*$")
+# Photo markers glued to titles by Vietnamese news sites ("... dialogue hinh anh 1The 7th ...")
+# and photo credits at the end of captions ("... on Thursday. — VNA/VNS Photo").
+_PHOTO_MARKER = re.compile(r"\s*hinh anh \d+.*$|\s*[—–-]+\s*[\w/]+ Photo\s*$")
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: `text` is exactly what the file holds, and citations are offsets into it."""
+
+    article_id: str
+    title: str
+    text: str
+    path: str
+    url: str = ""
+    date: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(f"{self.title}\0{self.text}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def make_title(text: str) -> str:
+    """Pick a readable title: the first non-empty line, skipping a bare dateline and photo markers."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines[:3]:
+        if _DATELINE_LINE.match(line):
+            continue
+        title = _PHOTO_MARKER.sub("", _MARKDOWN_HEADING.sub("", line)).strip()
+        if title:
+            return title[:MAX_TITLE_CHARS]
+    return lines[0][:MAX_TITLE_CHARS] if lines else ""
+
+
+def read_articles(source: str | Path) -> list[Article]:
+    """Read every article in a file or folder (recursively); skip bad files with a warning naming them."""
+    source = Path(source)
+    if not source.exists():
+        raise FileNotFoundError(f"No such file or folder: {source}")
+    paths = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    articles: list[Article] = []
+    seen_hashes: dict[str, str] = {}
+    seen_ids: set[str] = set()
+    for path in paths:
+        if path.suffix.lower() not in ARTICLE_SUFFIXES:
+            if source.is_file():
+                logger.warning("Skipped %s: not an article file (%s)", path, ", ".join(ARTICLE_SUFFIXES))
+            continue
+        for article in _read_file(path, source if source.is_dir() else path.parent):
+            if article.content_hash in seen_hashes:
+                logger.warning("Skipped %s: same content as %s", article.article_id, seen_hashes[article.content_hash])
+                continue
+            if article.article_id in seen_ids:
+                logger.warning("Skipped %s in %s: article id already used", article.article_id, path)
+                continue
+            seen_hashes[article.content_hash] = article.article_id
+            seen_ids.add(article.article_id)
+            articles.append(article)
+    return articles
+
+
+def _read_file(path: Path, root: Path) -> list[Article]:
+    try:
+        raw = path.read_bytes()
+        if b"\0" in raw[:8192]:
+            raise ValueError("binary file")
+        text = raw.decode("utf-8")
+        if path.suffix.lower() == ".jsonl":
+            return list(_parse_jsonl(text, path))
+        article = parse_article(text, path, _file_article_id(path, root))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        logger.warning("Skipped %s: %s", path, error)
+        return []
+    return [article]
+
+
+def parse_article(text: str, path: Path, article_id: str) -> Article:
+    """Make one Article from a file's decoded text; HTML is reduced to its visible text."""
+    title = ""
+    if path.suffix.lower() in (".html", ".htm"):
+        title, text = html_to_text(text)
+    if not text.strip():
+        raise ValueError("empty file")
+    return Article(article_id=article_id, title=title or make_title(text), text=text, path=str(path))
+
+
+def _file_article_id(path: Path, root: Path) -> str:
+    """Use the file name without extension; files in subfolders keep their folder to stay unique."""
+    relative = path.relative_to(root) if path.is_relative_to(root) else Path(path.name)
+    return relative.with_suffix("").as_posix()
+
+
+def _parse_jsonl(text: str, path: Path) -> Iterator[Article]:
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            article_id, body = str(record["id"]), record["text"]
+            if not isinstance(body, str) or not body.strip():
+                raise ValueError("empty text")
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+            logger.warning("Skipped %s line %d: %s (needs 'id' and 'text')", path, line_number, error)
+            continue
+        title = str(record.get("title") or "") or make_title(body)
+        yield Article(
+            article_id=article_id,
+            title=title,
+            text=body,
+            path=f"{path}#{line_number}",
+            url=str(record.get("url") or ""),
+            date=str(record.get("date") or ""),
+        )
+
+
+class _VisibleText(html.parser.HTMLParser):
+    _HIDDEN = {"script", "style", "noscript", "template", "head"}
+    _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "header",
+               "footer", "blockquote", "pre", "figcaption", "ul", "ol", "table", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title_parts: list[str] = []
+        self._hidden_depth = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "title":
+            self._in_title = True
+        elif tag in self._HIDDEN:
+            self._hidden_depth += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        elif tag in self._HIDDEN:
+            self._hidden_depth = max(0, self._hidden_depth - 1)
+        elif tag in self._BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title_parts.append(data)
+        elif not self._hidden_depth:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> tuple[str, str]:
+    """Return (title, visible text) of an HTML page; blocks become paragraphs."""
+    parser = _VisibleText()
+    parser.feed(markup)
+    parser.close()
+    text = "".join(parser.parts)
+    paragraphs = [" ".join(block.split()) for block in re.split(r"\n\s*\n", text)]
+    return " ".join("".join(parser.title_parts).split()), "\n\n".join(p for p in paragraphs if p)

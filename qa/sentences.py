@@ -1,0 +1,100 @@
+"""Split article text into sentences with exact character offsets (pysbd, plus news-wire conventions)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pysbd
+
+MAX_SENTENCE_CHARS = 1200
+
+# "Hanoi (VNA) – ", "HÀ NỘI — ": a dateline opens the first sentence of a wire story; it is not part of it.
+_LEADING_DATELINE = re.compile(
+    r"^(?:[A-ZÀ-Ỹ][A-ZÀ-Ỹ .,]{2,40}|[A-ZÀ-Ỹ][\wÀ-ỹ .,]{1,40}\([A-Z]{2,6}\))\s*[–—-]\s+(?=\S)"
+)
+# A line that is only a dateline: "VIETNAM, June 2 -".
+_DATELINE_ONLY = re.compile(r"^[A-ZÀ-Ỹ][\w .'À-ỹ]*,\s+\w+\.?\s+\d{1,2}\s*[-–—]$")
+# Agency marks and photo credits that end stories or captions: "/.", "VNA", "— VNS", "— VNA/VNS Photo".
+_TRAILER_ONLY = re.compile(r"^[\s—–\-/.]*(?:(?:[A-Z]{2,6}/)*[A-Z]{2,6}(?: Photo)?)?[\s/.]*$")
+# "hinh anh 1" ("image 1") is a photo marker that Vietnamese sites glue between a title and its caption.
+_PHOTO_MARKER = re.compile(r"\s*hinh anh \d+")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence as offsets into its article: text[start:end]."""
+
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Split text into sentence spans; text[span.start:span.end] is the exact sentence, trimmed."""
+    spans: list[Span] = []
+    for line in re.finditer(r"[^\n]+", text):
+        for piece_start, piece_end in _split_photo_marker(line.group(), line.start()):
+            spans.extend(_split_piece(text, piece_start, piece_end))
+    return spans
+
+
+def _split_photo_marker(line: str, offset: int) -> list[tuple[int, int]]:
+    match = _PHOTO_MARKER.search(line)
+    if not match:
+        return [(offset, offset + len(line))]
+    return [(offset, offset + match.start()), (offset + match.end(), offset + len(line))]
+
+
+def _split_piece(text: str, start: int, end: int) -> list[Span]:
+    piece = text[start:end]
+    if not piece.strip() or _DATELINE_ONLY.match(piece.strip()):
+        return []
+    spans = []
+    cursor = 0
+    for segment in _segmenter().segment(piece):
+        found = piece.find(segment.strip(), cursor) if segment.strip() else -1
+        if found < 0:
+            # pysbd changed the text (rare): keep the rest of the piece as one sentence rather than lose it.
+            found, segment = cursor, piece[cursor:]
+        cursor = found + len(segment.strip())
+        span = _trim(text, start + found, start + cursor)
+        if span is not None:
+            spans.extend(_cap_length(text, span))
+        if segment is piece[found:]:
+            break
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> Span | None:
+    sentence = text[start:end]
+    dateline = _LEADING_DATELINE.match(sentence)
+    if dateline:
+        start += dateline.end()
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end <= start or _TRAILER_ONLY.match(text[start:end]):
+        return None
+    return Span(start, end)
+
+
+def _cap_length(text: str, span: Span) -> list[Span]:
+    """Cut run-on text (no punctuation for pages) at spaces into pieces the encoder can read in full."""
+    spans = []
+    start = span.start
+    while span.end - start > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+        cut = cut if cut > start else start + MAX_SENTENCE_CHARS
+        spans.append(Span(start, cut))
+        start = cut
+        while start < span.end and text[start].isspace():
+            start += 1
+    spans.append(Span(start, span.end))
+    return spans
