@@ -1,0 +1,17 @@
+"""Answer questions about news articles with cited sentences."""
+
+from __future__ import annotations
+
+from qa.answer import Answer, Citation
+from qa.library import Library
+from qa.retrieval import RetrievalSettings
+
+
+def ask(question: str, top_k: int = 3, library: Library | None = None) -> Answer:
+    """Answer a question from the default library (the seed articles) or the one given."""
+    from qa.defaults import default_library
+
+    return (library or default_library()).ask(question, top_k=top_k)
+
+
+__all__ = ["Answer", "Citation", "Library", "RetrievalSettings", "ask"]

@@ -1,0 +1,66 @@
+"""Mark the words of a cited sentence that answer a who / when / how-many question.
+
+Rule-based and deliberately narrow: it marks only what its question type asks for (names, dates, numbers)
+and only words the question does not already contain. Precision is measured by benchmarks/retrieval.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.text import fold, words
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})(?: \d{{1,2}}(?:, \d{{4}})?| \d{{4}})?|\d{{1,2}} (?:{_MONTHS})(?: \d{{4}})?"
+    rf"|(?:{_DAYS})|(?:1[89]|20)\d\d(?:s)?|(?:last|next|this) (?:year|month|week))\b"
+)
+_NUMBER = re.compile(r"\b\d[\d,.]*(?: (?:million|billion|thousand|hundred|percent))?\b|\b(?:one|two|three|four"
+                     r"|five|six|seven|eight|nine|ten|eleven|twelve|hundreds?|thousands?|millions?)\b")
+_NAME_WORD = r"[A-ZÀ-ỸĐ][\wÀ-ỹ'’\-]*"
+_NAME = re.compile(rf"{_NAME_WORD}(?: {_NAME_WORD})*")
+# Words of rank and office that precede names in news copy: "Sen. Lt. Gen. Nguyen Chi Vinh".
+_TITLE_WORDS = frozenset(fold(w) for w in """Sen Lt Gen Col Maj Major General Deputy Minister Ministry Defence
+    Defense National President Prime Director Vice Chairman Chair Secretary Mr Mrs Ms Dr Prof Ambassador Senator
+    Governor King Queen Prince Head Chief Commander Admiral Colonel Captain Vietnamese Japanese Israeli American
+    The He She They It His Her In On At During According Later Retired Government Policy Dialogue Foreign
+    Affairs Army Navy Air Force Department Office""".split())
+_QUESTION_TYPES = (("who", "name"), ("whom", "name"), ("whose", "name"), ("when", "date"), ("what year", "date"),
+                   ("which year", "date"), ("what date", "date"), ("what day", "date"), ("how many", "number"),
+                   ("how much", "number"))
+
+
+def question_kind(question: str) -> str | None:
+    """Return "name", "date" or "number" for questions that ask for one, else None."""
+    folded = " ".join(words(question))
+    for opener, kind in _QUESTION_TYPES:
+        if re.search(rf"\b{opener}\b", folded):
+            return kind
+    return None
+
+
+def answer_highlights(question: str, sentence: str, offset: int = 0) -> tuple[tuple[int, int], ...]:
+    """Return (start, end) offsets (plus `offset`) of the sentence's words that answer the question."""
+    kind = question_kind(question)
+    if kind is None:
+        return ()
+    asked = set(words(question))
+    if kind == "date":
+        spans = [m.span() for m in _DATE.finditer(sentence)]
+    elif kind == "number":
+        spans = [m.span() for m in _NUMBER.finditer(sentence)]
+    else:
+        spans = [span for m in _NAME.finditer(sentence) for span in _name_spans(sentence, *m.span())]
+    fresh = [(start, end) for start, end in spans if not set(words(sentence[start:end])) <= asked]
+    return tuple((start + offset, end + offset) for start, end in fresh)
+
+
+def _name_spans(sentence: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Drop leading rank and office words; keep what remains if it looks like a name of two or more words."""
+    tokens = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", sentence[start:end])]
+    while tokens and fold(sentence[tokens[0][0]:tokens[0][1]]).strip(".") in _TITLE_WORDS:
+        tokens.pop(0)
+    if len(tokens) < 2 or any(fold(sentence[s:e]).strip(".") in _TITLE_WORDS for s, e in tokens):
+        return []
+    return [(tokens[0][0], tokens[-1][1])]

@@ -1,0 +1,213 @@
+"""The index folder: SQLite store + FAISS vectors + manifest, updated incrementally and saved atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from embeddings.atomic import write_text_atomically
+from embeddings.encoder import Encoder, load_encoder
+from embeddings.index import VectorIndex
+from qa.answer import Answer, Citation
+from qa.articles import Article, read_articles
+from qa.retrieval import Retriever, RetrievalSettings
+from qa.sentences import split_sentences
+from qa.store import Store
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST, STORE, VECTORS, LOCK = "manifest.json", "store.sqlite", "vectors.faiss", ".lock"
+
+
+def _rebuild_hint(index_dir: Path) -> str:
+    return f"rebuild it with: qa index YOUR_ARTICLES_FOLDER --index {index_dir} --rebuild"
+
+
+class Library:
+    """A searchable collection of articles in one index folder. Thread-safe: one writer, many readers."""
+
+    def __init__(self, index_dir: Path, store: Store, vectors: VectorIndex, encoder: Encoder) -> None:
+        self.index_dir = index_dir
+        self.store = store
+        self.encoder = encoder
+        self._vectors = vectors
+        self._write_lock = threading.Lock()
+        self.retriever = Retriever(store, encoder, lambda: self._vectors)
+
+    @classmethod
+    def build(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
+              model: str | None = None) -> Library:
+        """Index a folder (or file) of articles: create the index, or update it with only what changed."""
+        index_dir = Path(index_dir)
+        articles = read_articles(source)
+        library = cls.open(index_dir, encoder, model) if (index_dir / MANIFEST).exists() else \
+            cls.create(index_dir, encoder, model)
+        library.sync(articles, remove_missing_under=Path(source))
+        return library
+
+    @classmethod
+    def create(cls, index_dir: str | Path, encoder: Encoder | None = None, model: str | None = None) -> Library:
+        """Make a new, empty index folder."""
+        index_dir = Path(index_dir)
+        if (index_dir / MANIFEST).exists():
+            raise FileExistsError(f"{index_dir} already holds an index")
+        index_dir.mkdir(parents=True, exist_ok=True)
+        encoder = encoder or load_encoder(model)
+        library = cls(index_dir, Store(index_dir / STORE), VectorIndex(encoder.dim), encoder)
+        library._save_vectors_and_manifest(library._vectors)
+        return library
+
+    @classmethod
+    def open(cls, index_dir: str | Path, encoder: Encoder | None = None, model: str | None = None) -> Library:
+        """Open an index folder, checking it against the model; raise with a rebuild hint if it is unusable."""
+        index_dir = Path(index_dir)
+        manifest = read_manifest(index_dir)
+        wanted_model = encoder.name if encoder else model
+        if wanted_model and wanted_model != manifest["model"]:
+            raise ValueError(
+                f"{index_dir} was built with model {manifest['model']!r}, not {wanted_model!r}: open it without "
+                f"choosing a model, or {_rebuild_hint(index_dir)} --model {wanted_model}"
+            )
+        encoder = encoder or load_encoder(manifest["model"])
+        if encoder.dim != manifest["dim"]:
+            raise ValueError(f"{index_dir} holds {manifest['dim']}-dimensional vectors but {encoder.name} makes "
+                             f"{encoder.dim}: {_rebuild_hint(index_dir)}")
+        store = _open_store(index_dir)
+        return cls(index_dir, store, _load_vectors(index_dir, store, manifest), encoder)
+
+    def sync(self, articles: Sequence[Article], remove_missing_under: Path | None = None) -> tuple[int, int]:
+        """Embed new or changed articles, drop deleted ones under a folder; return (added, removed)."""
+        stored = self.store.article_hashes()
+        changed = [a for a in articles if stored.get(a.article_id, ("",))[0] != a.content_hash]
+        current = {a.article_id for a in articles}
+        gone = [article_id for article_id, (_, path) in stored.items()
+                if article_id not in current and remove_missing_under is not None
+                and _is_under(Path(path.split("#")[0]), remove_missing_under)]
+        replaced = [a.article_id for a in changed if a.article_id in stored]
+        if not changed and not gone:
+            return 0, 0
+        spans = [split_sentences(a.text) for a in changed]
+        texts = [a.text[s.start:s.end] for a, article_spans in zip(changed, spans, strict=True) for s in article_spans]
+        logger.info("Embedding %d sentences from %d articles", len(texts), len(changed))
+        vectors = self.encoder.encode(texts)
+        with self._writing():
+            with self.store.transaction() as db:
+                removed_ids = self.store.delete_articles(db, gone + replaced)
+                added_ids, offset = [], 0
+                for article, article_spans in zip(changed, spans, strict=True):
+                    chunk = vectors[offset:offset + len(article_spans)]
+                    added_ids += self.store.add_article(db, article, article_spans, chunk)
+                    offset += len(article_spans)
+                self.store.set_setting(db, "generation", str(self.generation + 1))
+            updated = self._vectors.copy()  # readers keep searching the old copy until the swap below
+            updated.remove(removed_ids)
+            updated.add(added_ids, vectors)
+            self._save_vectors_and_manifest(updated)
+            self._vectors = updated
+        return len(changed), len(gone)
+
+    def add_articles(self, articles: Sequence[Article]) -> int:
+        """Add or update articles (an upload), keeping all others; return how many were embedded."""
+        return self.sync(articles)[0]
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer per index, across threads and processes."""
+        with self._write_lock, (self.index_dir / LOCK).open("w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            yield
+
+    @property
+    def generation(self) -> int:
+        return int(self.store.get_setting("generation") or 0)
+
+    def _save_vectors_and_manifest(self, vectors: VectorIndex) -> None:
+        vectors.save(self.index_dir / VECTORS)
+        article_count, sentence_count = self.store.counts()
+        manifest = {
+            "format_version": FORMAT_VERSION, "model": self.encoder.name, "dim": self.encoder.dim,
+            "articles": article_count, "sentences": sentence_count, "generation": self.generation,
+            "vector_index": "hnsw" if vectors.approximate else "flat",
+        }
+        write_text_atomically(self.index_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+
+    def counts(self) -> tuple[int, int]:
+        """Return (articles, sentences)."""
+        return self.store.counts()
+
+    def search(self, question: str, top_k: int = 10, settings: RetrievalSettings | None = None) -> list[Citation]:
+        """Rank cited sentences for a question, best first, without deciding whether they answer it."""
+        return self.retriever.citations(question, top_k, settings)
+
+    def ask(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None) -> Answer:
+        """Answer a question with cited sentences, or say the articles do not hold the answer."""
+        return self.retriever.answer(question, top_k, settings, self.not_found_threshold)
+
+    @property
+    def not_found_threshold(self) -> float | None:
+        value = self.store.get_setting("not_found_threshold")
+        return float(value) if value is not None else None
+
+    def save_not_found_threshold(self, threshold: float) -> None:
+        """Store the confidence below which ask() answers "not found" (chosen by qa eval)."""
+        with self._writing(), self.store.transaction() as db:
+            self.store.set_setting(db, "not_found_threshold", repr(float(threshold)))
+
+
+def _is_under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve() if folder.is_dir() else folder.resolve().parent)
+    except ValueError:
+        return False
+    return True
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """Read and check the manifest; raise FileNotFoundError or ValueError with the fix."""
+    path = index_dir / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"No index at {index_dir}: build it with: qa index YOUR_ARTICLES_FOLDER "
+                                f"--index {index_dir}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest["format_version"] != FORMAT_VERSION:
+            raise ValueError(f"format version {manifest['format_version']}, this program reads {FORMAT_VERSION}")
+        manifest["model"], manifest["dim"] = str(manifest["model"]), int(manifest["dim"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is damaged or unsupported ({error}): {_rebuild_hint(index_dir)}") from error
+    return manifest
+
+
+def _open_store(index_dir: Path) -> Store:
+    path = index_dir / STORE
+    if not path.exists():
+        raise ValueError(f"{path} is missing: {_rebuild_hint(index_dir)}")
+    try:
+        store = Store(path)
+        store.check()
+    except sqlite3.DatabaseError as error:
+        raise ValueError(f"{path} is damaged ({error}): {_rebuild_hint(index_dir)}") from error
+    return store
+
+
+def _load_vectors(index_dir: Path, store: Store, manifest: dict) -> VectorIndex:
+    """Load the FAISS file, or rebuild it in memory from the store if it is damaged or stale."""
+    generation = int(store.get_setting("generation") or 0)
+    try:
+        vectors = VectorIndex.load(index_dir / VECTORS, manifest["dim"])
+        if manifest.get("generation") == generation and len(vectors) == store.counts()[1]:
+            return vectors
+        problem = "older than the store (an update was interrupted)"
+    except ValueError as error:
+        problem = str(error)
+    logger.warning("Vector index %s: %s; rebuilding it from the store", index_dir / VECTORS, problem)
+    ids, matrix = store.all_vectors(manifest["dim"])
+    return VectorIndex.build(ids, matrix, manifest["dim"]) if len(ids) else VectorIndex(manifest["dim"])
+

@@ -1,0 +1,202 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (FTS5 BM25) evidence about a sentence and its neighbourhood."""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from embeddings.index import VectorIndex
+from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer, Citation, compose_answer
+from qa.highlight import answer_highlights
+from qa.store import SentenceRow, Store
+from qa.text import content_words, words
+
+MAX_QUESTION_CHARS = 1000
+MAX_QUERY_WORDS = 32
+FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article")
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    """How candidates are gathered and fused. Weights were chosen on half of the SQuAD benchmark."""
+
+    mode: str = "hybrid"  # "hybrid", "dense" or "lexical"
+    dense_candidates: int = 50
+    lexical_candidates: int = 50
+    # Weights of FEATURES: cosine of the sentence, its BM25 and its neighbourhood's BM25 (both scaled by the
+    # best candidate's), the best cosine of its adjacent sentences, the best cosine in its article.
+    weights: tuple[float, ...] = (1.0, 0.3, 0.1, 0.2, 0.2)
+    duplicate_cosine: float = 0.97
+
+    def effective_weights(self) -> np.ndarray:
+        if self.mode == "dense":
+            return np.array([1.0, 0, 0, 0, 0])
+        if self.mode == "lexical":
+            return np.array([0, 1.0, 0, 0, 0])
+        if self.mode != "hybrid":
+            raise ValueError(f"unknown retrieval mode {self.mode!r}: use hybrid, dense or lexical")
+        return np.array(self.weights, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Every candidate sentence of one question with its evidence, before fusion."""
+
+    ids: list[int]
+    features: np.ndarray  # (n, len(FEATURES))
+    vectors: np.ndarray  # (n, dim), to collapse near-duplicates
+    fts_query: str
+
+
+def clean_question(question: str) -> str:
+    """Make a question safe to search: no control characters or lone surrogates; ValueError if unusable."""
+    if not isinstance(question, str):
+        raise ValueError(f"A question must be text, not {type(question).__name__}")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ValueError(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS} "
+                         "(MAX_QUESTION_CHARS). Ask a shorter question.")
+    question = question.encode("utf-8", "replace").decode("utf-8")
+    question = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in question)
+    question = " ".join(question.split())
+    if not question:
+        raise ValueError("The question is empty: type a question about the articles.")
+    return question
+
+
+def fts_query_for(question: str) -> str:
+    """Quote each word so FTS5 syntax in a question ("AND", "*", quotes) is read as plain words."""
+    terms = content_words(question) or words(question)
+    return " OR ".join(f'"{term}"' for term in terms[:MAX_QUERY_WORDS])
+
+
+class Retriever:
+    """Finds the sentences that answer a question, over a store and a vector index."""
+
+    def __init__(self, store: Store, encoder: Encoder, vectors: Callable[[], VectorIndex]) -> None:
+        self.store = store
+        self.encoder = encoder
+        self._vectors = vectors  # a getter: the library swaps in a new index after each update
+
+    def candidates(self, question: str, settings: RetrievalSettings) -> Candidates:
+        """Gather dense and lexical candidates and compute each one's evidence features."""
+        query_vector = self.encoder.encode([question])
+        fts_query = fts_query_for(question)
+        ids: dict[int, None] = {}
+        if settings.mode != "lexical":
+            ids.update((i, None) for i, _ in self._vectors().search(query_vector, settings.dense_candidates)[0])
+        if settings.mode != "dense":
+            ids.update((i, None) for i, _, _ in self.store.lexical_search(fts_query, settings.lexical_candidates))
+        stored = self.store.vectors(list(ids))
+        id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
+        if not id_list:
+            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), fts_query)
+        vectors = np.vstack([stored[i] for i in id_list])
+        features = self._features(id_list, vectors, query_vector[0], fts_query)
+        return Candidates(id_list, features, vectors, fts_query)
+
+    def _features(self, ids: list[int], vectors: np.ndarray, query_vector: np.ndarray,
+                  fts_query: str) -> np.ndarray:
+        dense = vectors @ query_vector
+        lexical = self.store.lexical_scores(fts_query, ids)
+        own = np.array([lexical.get(i, (0.0, 0.0))[0] for i in ids])
+        context = np.array([lexical.get(i, (0.0, 0.0))[1] for i in ids])
+        neighbours = self.store.neighbour_vectors(ids)
+        dense_neighbours = np.array([max((float(v @ query_vector) for v in neighbours[i]), default=0.0)
+                                     for i in ids])
+        rows = self.store.sentences(ids)
+        best_in_article: dict[int, float] = {}
+        for i, score in zip(ids, dense, strict=True):
+            article = rows[i].article_rowid
+            best_in_article[article] = max(best_in_article.get(article, -1.0), float(score))
+        dense_article = np.array([best_in_article[rows[i].article_rowid] for i in ids])
+        return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article])
+
+    def rank(self, question: str, top_k: int, settings: RetrievalSettings | None = None
+             ) -> tuple[list[tuple[int, float]], Candidates]:
+        """Return the top_k (sentence id, fused score), near-duplicates collapsed, and the candidates."""
+        settings = settings or RetrievalSettings()
+        candidates = self.candidates(question, settings)
+        scores = candidates.features @ settings.effective_weights()
+        kept: list[int] = []
+        for index in np.argsort(-scores, kind="stable"):
+            vector = candidates.vectors[index]
+            if any(float(vector @ candidates.vectors[k]) >= settings.duplicate_cosine for k in kept):
+                continue
+            kept.append(int(index))
+            if len(kept) == top_k:
+                break
+        return [(candidates.ids[k], float(scores[k])) for k in kept], candidates
+
+    def citations(self, question: str, top_k: int = 10, settings: RetrievalSettings | None = None
+                  ) -> list[Citation]:
+        """Rank cited sentences for a question, best first."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        question = clean_question(question)
+        ranked, _ = self.rank(question, top_k, settings)
+        return self._cite(question, ranked)
+
+    def answer(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
+               threshold: float | None = None, searched_for: str = "") -> Answer:
+        """Answer with cited sentences, or "not found" when the best evidence is weak."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        question = clean_question(question)
+        query = clean_question(searched_for) if searched_for else question
+        ranked, candidates = self.rank(query, top_k, settings)
+        citations = self._cite(query, ranked)
+        confidence = self.confidence(query, candidates, ranked)
+        threshold = DEFAULT_NOT_FOUND_THRESHOLD if threshold is None else threshold
+        return compose_answer(question, citations, confidence, threshold, query)
+
+    def confidence(self, question: str, candidates: Candidates, ranked: list[tuple[int, float]]) -> float:
+        """Estimate how likely the top sentence answers: its cosine and the question words it covers."""
+        if not ranked:
+            return 0.0
+        top = candidates.ids.index(ranked[0][0])
+        cosine = float(candidates.features[top, 0])
+        terms = content_words(question)[:MAX_QUERY_WORDS]
+        covered = self.store.covered_terms(terms, ranked[0][0]) if terms else set()
+        coverage = len(covered) / len(terms) if terms else 0.0
+        return _logistic(CONFIDENCE_COSINE * cosine + CONFIDENCE_COVERAGE * coverage + CONFIDENCE_BIAS)
+
+    def _cite(self, question: str, ranked: list[tuple[int, float]]) -> list[Citation]:
+        rows = self.store.sentences([i for i, _ in ranked])
+        citations = []
+        for rank, (sentence_id, score) in enumerate(ranked, start=1):
+            row = rows.get(sentence_id)
+            if row is None:
+                continue
+            citations.append(Citation(
+                rank=rank, article_id=row.article_id, title=row.title, sentence=row.text, start=row.start,
+                end=row.end, score=round(score, 4), context=self._context(row),
+                highlights=answer_highlights(question, row.text, row.start),
+            ))
+        return [replace(c, rank=n) for n, c in enumerate(citations, start=1)]
+
+    def _context(self, row: SentenceRow) -> str:
+        around = self.store.sentences_at(row.article_rowid, [row.position - 1, row.position + 1])
+        return " ".join(r.text for r in (around.get(row.position - 1), row, around.get(row.position + 1)) if r)
+
+
+# Logistic confidence from the top sentence's cosine and its coverage of the question's words, fitted on
+# seeds/questions.jsonl and on SQuAD questions asked of articles that do not hold them (BENCHMARKS.md).
+CONFIDENCE_COSINE = 8.0
+CONFIDENCE_COVERAGE = 4.0
+CONFIDENCE_BIAS = -5.0
+
+
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _scaled(scores: np.ndarray) -> np.ndarray:
+    """Divide BM25 scores by the best one, so they share the cosine's 0..1 range."""
+    best = scores.max(initial=0.0)
+    return scores / best if best > 0 else scores
+

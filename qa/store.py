@@ -1,0 +1,249 @@
+"""SQLite store: articles, sentences, their vectors and a full-text index. The source of truth."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.articles import Article
+from qa.sentences import Span
+from qa.text import fold
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL, path TEXT NOT NULL, url TEXT NOT NULL, date TEXT NOT NULL,
+    content_hash TEXT NOT NULL, text TEXT NOT NULL
+);
+-- AUTOINCREMENT: a sentence id is never reused, so a stale vector index can never point at the wrong sentence.
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    text TEXT NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
+-- Column 1: the sentence; column 2: its neighbourhood (title and adjacent sentences), both folded.
+CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
+    sentence, context, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """A stored sentence with what a citation needs about its article."""
+
+    id: int
+    article_id: str
+    title: str
+    position: int
+    start: int
+    end: int
+    text: str
+    article_rowid: int
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    article_id: str
+    title: str
+    path: str
+    url: str
+    date: str
+    content_hash: str
+    text: str
+
+
+class Store:
+    """One SQLite file; a connection per thread, WAL so readers never wait for a writer."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._db().executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: commit on success, roll back on any error."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def check(self) -> None:
+        """Raise sqlite3.DatabaseError if the file is damaged."""
+        result = self._db().execute("PRAGMA quick_check").fetchone()[0]
+        if result != "ok":
+            raise sqlite3.DatabaseError(result)
+
+    def article_hashes(self) -> dict[str, tuple[str, str]]:
+        """Map article_id -> (content_hash, path) for every stored article."""
+        rows = self._db().execute("SELECT article_id, content_hash, path FROM articles")
+        return {article_id: (content_hash, path) for article_id, content_hash, path in rows}
+
+    def add_article(self, db: sqlite3.Connection, article: Article, spans: Sequence[Span],
+                    vectors: np.ndarray) -> list[int]:
+        """Insert an article with its sentences and vectors inside a transaction; return the sentence ids."""
+        cursor = db.execute(
+            "INSERT INTO articles (article_id, title, path, url, date, content_hash, text) VALUES (?,?,?,?,?,?,?)",
+            (article.article_id, article.title, article.path, article.url, article.date, article.content_hash,
+             article.text),
+        )
+        article_rowid = cursor.lastrowid
+        sentences = [article.text[s.start:s.end] for s in spans]
+        ids = []
+        for position, (span, sentence) in enumerate(zip(spans, sentences, strict=True)):
+            cursor = db.execute(
+                "INSERT INTO sentences (article, position, start, end, text, vector) VALUES (?,?,?,?,?,?)",
+                (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes()),
+            )
+            ids.append(cursor.lastrowid)
+            neighbours = sentences[max(0, position - 1):position] + sentences[position + 1:position + 2]
+            db.execute(
+                "INSERT INTO sentences_fts (rowid, sentence, context) VALUES (?,?,?)",
+                (cursor.lastrowid, fold(sentence), fold(" ".join([article.title, *neighbours]))),
+            )
+        return ids
+
+    def delete_articles(self, db: sqlite3.Connection, article_ids: Sequence[str]) -> list[int]:
+        """Delete articles inside a transaction; return the ids of their sentences."""
+        removed: list[int] = []
+        for article_id in article_ids:
+            ids = [row[0] for row in db.execute(
+                "SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article WHERE a.article_id = ?",
+                (article_id,))]
+            db.executemany("DELETE FROM sentences_fts WHERE rowid = ?", [(i,) for i in ids])
+            db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+            removed.extend(ids)
+        return removed
+
+    def sentences(self, ids: Sequence[int]) -> dict[int, SentenceRow]:
+        """Fetch sentences by id (ids no longer stored are left out)."""
+        return self._select_sentences("s.id IN ({})", list(ids))
+
+    def sentences_at(self, article_rowid: int, positions: Sequence[int]) -> dict[int, SentenceRow]:
+        """Fetch an article's sentences by position."""
+        rows = self._select_sentences("s.article = ? AND s.position IN ({})", list(positions), [article_rowid])
+        return {row.position: row for row in rows.values()}
+
+    def _select_sentences(self, where: str, values: list, leading: list | None = None) -> dict[int, SentenceRow]:
+        if not values:
+            return {}
+        marks = ",".join("?" * len(values))
+        rows = self._db().execute(
+            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id "
+            f"FROM sentences s JOIN articles a ON a.id = s.article WHERE {where.format(marks)}",
+            [*(leading or []), *values],
+        )
+        return {row[0]: SentenceRow(*row) for row in rows}
+
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Fetch stored vectors by sentence id."""
+        marks = ",".join("?" * len(ids))
+        rows = self._db().execute(f"SELECT id, vector FROM sentences WHERE id IN ({marks})", list(ids))
+        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in rows}
+
+    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return (ids, vectors) of every sentence, to rebuild the vector index without re-encoding."""
+        rows = self._db().execute("SELECT id, vector FROM sentences ORDER BY id").fetchall()
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), dim)
+        return ids, vectors
+
+    def lexical_search(self, fts_query: str, limit: int) -> list[tuple[int, float, float]]:
+        """Return (sentence id, sentence BM25, neighbourhood BM25) for the best matches; higher is better."""
+        if not fts_query:
+            return []
+        rows = self._db().execute(
+            "SELECT rowid, -bm25(sentences_fts, 1.0, 0.0), -bm25(sentences_fts, 0.0, 1.0) FROM sentences_fts "
+            "WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts, 1.0, 0.5) LIMIT ?",
+            (fts_query, limit),
+        )
+        return [(int(i), float(own), float(context)) for i, own, context in rows]
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        """Fetch one article with its full text."""
+        row = self._db().execute(
+            "SELECT article_id, title, path, url, date, content_hash, text FROM articles WHERE article_id = ?",
+            (article_id,),
+        ).fetchone()
+        return StoredArticle(*row) if row else None
+
+    def counts(self) -> tuple[int, int]:
+        """Return (articles, sentences)."""
+        db = self._db()
+        return (db.execute("SELECT count(*) FROM articles").fetchone()[0],
+                db.execute("SELECT count(*) FROM sentences").fetchone()[0])
+
+    def get_setting(self, key: str) -> str | None:
+        row = self._db().execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def neighbour_vectors(self, ids: Sequence[int], window: int = 1) -> dict[int, list[np.ndarray]]:
+        """Map each sentence id to the vectors of the sentences within `window` positions of it."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db().execute(
+            "SELECT c.id, n.vector FROM sentences c JOIN sentences n ON n.article = c.article "
+            "AND n.position BETWEEN c.position - ? AND c.position + ? AND n.id != c.id "
+            f"WHERE c.id IN ({marks})",
+            [window, window, *ids],
+        )
+        neighbours: dict[int, list[np.ndarray]] = {i: [] for i in ids}
+        for i, blob in rows:
+            neighbours[i].append(np.frombuffer(blob, dtype=np.float32))
+        return neighbours
+
+    def lexical_scores(self, fts_query: str, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
+        """BM25 (sentence, neighbourhood) of given sentences for a query; sentences that do not match are absent."""
+        if not fts_query or not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db().execute(
+            "SELECT rowid, -bm25(sentences_fts, 1.0, 0.0), -bm25(sentences_fts, 0.0, 1.0) FROM sentences_fts "
+            f"WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
+            [fts_query, *ids],
+        )
+        return {int(i): (float(own), float(context)) for i, own, context in rows}
+
+    def covered_terms(self, terms: Sequence[str], sentence_id: int) -> set[str]:
+        """Which words occur, after stemming, in a sentence or its neighbourhood."""
+        db = self._db()
+        return {term for term in terms if db.execute(
+            "SELECT 1 FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid = ?", (f'"{term}"', sentence_id),
+        ).fetchone()}

@@ -1,0 +1,36 @@
+"""Text folding and word lists shared by the lexical index and the answer logic."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters that Unicode does not decompose into base + accent: "Đà Nẵng" must still match "Da Nang".
+_UNDECOMPOSED = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae",
+                               "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"})
+_WORD = re.compile(r"\w+")
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers
+    him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
+    out over own same she should so some such than that the their them then there these they this those through to
+    too under until up very was we were what when where which while who whom whose why will with would you your
+    yours did does say said tell told one ones""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Lower-case text and strip its diacritics, so "Hoàng Xuân Chiến" reads as "hoang xuan chien"."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def words(text: str) -> list[str]:
+    """Split folded text into word tokens."""
+    return _WORD.findall(fold(text))
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning: no stop words, in order, without repeats."""
+    return list(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
