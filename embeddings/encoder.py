@@ -69,6 +69,9 @@ class Encoder:
 
     def __init__(self, model_name: str | None = None, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer  # heavy import: only when a model is loaded
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a weights-loading bar on every start is noise
 
         self.name = model_name or default_model_name()
         self.batch_size = batch_size

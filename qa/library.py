@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -51,6 +52,24 @@ class Library:
             cls.create(index_dir, encoder, model)
         library.sync(articles, remove_missing_under=Path(source))
         return library
+
+    @classmethod
+    def rebuild(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
+                model: str | None = None) -> Library:
+        """Build a fresh index beside the old one and swap it in only once it is complete."""
+        index_dir = Path(index_dir)
+        fresh_dir = index_dir.with_name(index_dir.name + ".rebuilding")
+        shutil.rmtree(fresh_dir, ignore_errors=True)
+        cls.build(source, fresh_dir, encoder, model).store.close()
+        if index_dir.exists():
+            old_dir = index_dir.with_name(index_dir.name + ".old")
+            shutil.rmtree(old_dir, ignore_errors=True)
+            index_dir.rename(old_dir)
+            fresh_dir.rename(index_dir)
+            shutil.rmtree(old_dir)
+        else:
+            fresh_dir.rename(index_dir)
+        return cls.open(index_dir, encoder, model)
 
     @classmethod
     def create(cls, index_dir: str | Path, encoder: Encoder | None = None, model: str | None = None) -> Library:

@@ -1,0 +1,107 @@
+"""Command line: `qa index | ask | eval | serve`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sqlite3
+import sys
+from pathlib import Path
+
+from qa.answer import Answer
+
+EXIT_BAD_INPUT = 2
+
+
+def _add_index_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", type=Path, default=None,
+                        help="index folder to use (default: $QA_INDEX, else the seed articles' index, built on "
+                             "first use in .qa/seeds.idx)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Answer questions about news articles with cited "
+                                     "sentences.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress (model loading, embedding)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    index = commands.add_parser("index", help="build an index from a folder of articles, or update it",
+                                description="Index .txt, .md, .html and .jsonl articles (recursively). Re-running "
+                                "embeds only new or changed articles and drops deleted ones.")
+    index.add_argument("source", type=Path, help="folder (or single file) of articles")
+    index.add_argument("--index", type=Path, required=True, help="index folder to create or update")
+    index.add_argument("--model", default=None, help="sentence-transformers model name or local path "
+                       "(default: $QA_MODEL, else all-MiniLM-L6-v2 from the pinned package)")
+    index.add_argument("--rebuild", action="store_true", help="build from scratch, replacing the index folder "
+                       "only once the new one is complete (for a damaged index or a new model)")
+
+    ask = commands.add_parser("ask", help="answer a question with cited sentences")
+    ask.add_argument("question", help="the question, in quotes")
+    _add_index_option(ask)
+    ask.add_argument("--top-k", type=int, default=3, help="number of cited sentences (default 3)")
+    ask.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
+
+    serve = commands.add_parser("serve", help="start the web chat UI")
+    _add_index_option(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+
+    return parser
+
+
+def _open_library(index: Path | None):
+    from qa.defaults import default_library
+    from qa.library import Library
+
+    return Library.open(index) if index is not None else default_library()
+
+
+def _print_answer(answer: Answer) -> None:
+    print(answer.text)
+    if answer.searched_for and answer.searched_for != answer.question:
+        print(f"(Searched for: {answer.searched_for})")
+    print(f"Confidence: {answer.confidence:.2f}")
+    for citation in answer.citations:
+        print(f"\n[{citation.rank}] {citation.title} ({citation.article_id}, characters "
+              f"{citation.start}-{citation.end}, score {citation.score:.3f})\n    {citation.sentence}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from qa.library import Library
+
+    if args.command == "index":
+        build = Library.rebuild if args.rebuild else Library.build
+        library = build(args.source, args.index, model=args.model)
+        articles, sentences = library.counts()
+        print(f"Index {args.index}: {articles} articles, {sentences} sentences ({library.encoder.name})")
+    elif args.command == "ask":
+        answer = _open_library(args.index).ask(args.question, top_k=args.top_k)
+        if args.json:
+            print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer)
+    elif args.command == "serve":
+        from app import launch
+
+        launch(_open_library(args.index), host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="qa: %(message)s")
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError, FileExistsError, sqlite3.DatabaseError) as error:
+        print(f"qa: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""`qa eval`: placeholder wiring, filled in by the evaluation module."""
