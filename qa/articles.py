@@ -7,7 +7,6 @@ import html.parser
 import json
 import logging
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +85,7 @@ def _read_file(path: Path, root: Path) -> list[Article]:
             raise ValueError("binary file")
         text = raw.decode("utf-8")
         if path.suffix.lower() == ".jsonl":
-            return list(_parse_jsonl(text, path))
+            return _parse_jsonl(text, path)
         article = parse_article(text, path, _file_article_id(path, root))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         logger.warning("Skipped %s: %s", path, error)
@@ -110,7 +109,9 @@ def _file_article_id(path: Path, root: Path) -> str:
     return relative.with_suffix("").as_posix()
 
 
-def _parse_jsonl(text: str, path: Path) -> Iterator[Article]:
+def _parse_jsonl(text: str, path: Path) -> list[Article]:
+    """Read article records; a JSONL file with no article record at all (say, a question set) is skipped whole."""
+    articles, problems = [], []
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -120,17 +121,23 @@ def _parse_jsonl(text: str, path: Path) -> Iterator[Article]:
             if not isinstance(body, str) or not body.strip():
                 raise ValueError("empty text")
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-            logger.warning("Skipped %s line %d: %s (needs 'id' and 'text')", path, line_number, error)
+            problems.append(f"line {line_number}: {error!r}")
             continue
         title = str(record.get("title") or "") or make_title(body)
-        yield Article(
+        articles.append(Article(
             article_id=article_id,
             title=title,
             text=body,
             path=f"{path}#{line_number}",
             url=str(record.get("url") or ""),
             date=str(record.get("date") or ""),
-        )
+        ))
+    if not articles:
+        logger.warning("Skipped %s: no article records (each line needs 'id' and 'text')", path)
+    else:
+        for problem in problems:
+            logger.warning("Skipped %s %s (needs 'id' and 'text')", path, problem)
+    return articles
 
 
 class _VisibleText(html.parser.HTMLParser):

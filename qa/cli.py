@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
 
+    from qa.evaluation_cli import add_eval_command
+
+    add_eval_command(commands)
+
     return parser
 
 
@@ -86,6 +90,10 @@ def _run(args: argparse.Namespace) -> int:
         from app import launch
 
         launch(_open_library(args.index), host=args.host, port=args.port)
+    elif args.command == "eval":
+        from qa.evaluation_cli import run_eval
+
+        return run_eval(args)
     return 0
 
 

@@ -1,0 +1,87 @@
+"""Fit the "not found" confidence: a logistic model of (top cosine, question-word coverage).
+
+Positives: questions asked of the articles that answer them (seeds/questions.jsonl answerable, SQuAD on its own
+paragraphs). Negatives: the seed file's unanswerable questions, SQuAD questions asked of the seed articles and
+seed questions asked of the SQuAD paragraphs. Prints coefficients and F1 of "not found" per threshold.
+
+    .venv/bin/python benchmarks/calibrate_confidence.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.retrieval import DEFAULT_DATA  # noqa: E402
+from qa.cases import load_question_set, load_squad  # noqa: E402
+from qa.library import Library  # noqa: E402
+from qa.retrieval import MAX_QUERY_WORDS, RetrievalSettings  # noqa: E402
+from qa.text import content_words  # noqa: E402
+
+
+def features(library: Library, questions: list[str]) -> np.ndarray:
+    rows = []
+    for question in questions:
+        ranked, candidates = library.retriever.rank(question, 1, RetrievalSettings())
+        top = candidates.ids.index(ranked[0][0])
+        terms = content_words(question)[:MAX_QUERY_WORDS]
+        coverage = len(library.store.covered_terms(terms, ranked[0][0])) / len(terms) if terms else 0.0
+        rows.append((float(candidates.features[top, 0]), coverage))
+    return np.array(rows)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 3000, rate: float = 0.5) -> np.ndarray:
+    """Plain gradient descent on the log loss, classes weighted equally."""
+    design = np.column_stack([x, np.ones(len(x))])
+    weights = np.zeros(design.shape[1])
+    sample_weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-design @ weights))
+        weights -= rate * design.T @ ((p - y) * sample_weight) / len(y)
+    return weights
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="qa-calibrate-"))
+    seeds = Library.build(ROOT / "seeds", workdir / "seeds.idx")
+    squad_set = load_squad(json.loads(DEFAULT_DATA.read_text(encoding="utf-8")))
+    squad = Library.create(workdir / "squad.idx", seeds.encoder)
+    squad.sync(squad_set.articles)
+    seed_cases = load_question_set(ROOT / "seeds" / "questions.jsonl").cases
+    squad_questions = [c.question for c in squad_set.cases]
+    groups = [
+        (features(seeds, [c.question for c in seed_cases if c.answerable]), 1, "seeds answerable"),
+        (features(seeds, [c.question for c in seed_cases if not c.answerable]), 0, "seeds unanswerable"),
+        (features(squad, squad_questions), 1, "SQuAD on its paragraphs"),
+        (features(seeds, squad_questions), 0, "SQuAD asked of the seeds"),
+        (features(squad, [c.question for c in seed_cases]), 0, "seed questions asked of SQuAD"),
+    ]
+    x = np.vstack([g[0] for g in groups])
+    y = np.concatenate([np.full(len(g[0]), g[1]) for g in groups])
+    weights = fit_logistic(x, y)
+    print(f"confidence = logistic({weights[0]:.2f} * cosine + {weights[1]:.2f} * coverage + {weights[2]:.2f})")
+    for matrix, label, name in groups:
+        p = 1 / (1 + np.exp(-(np.column_stack([matrix, np.ones(len(matrix))]) @ weights)))
+        print(f"  {name:32s} n={len(p):4d} label={label} mean confidence {p.mean():.3f} "
+              f"min {p.min():.3f} max {p.max():.3f}")
+    scores = 1 / (1 + np.exp(-(np.column_stack([x, np.ones(len(x))]) @ weights)))
+    print("threshold  not-found precision  recall  F1")
+    for threshold in np.arange(0.3, 0.75, 0.05):
+        predicted = scores < threshold
+        actual = y == 0
+        tp = (predicted & actual).sum()
+        precision = tp / max(predicted.sum(), 1)
+        recall = tp / max(actual.sum(), 1)
+        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+        print(f"  {threshold:.2f}      {precision:.3f}              {recall:.3f}   {f1:.3f}")
+
+
+if __name__ == "__main__":
+    main()
