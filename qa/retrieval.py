@@ -30,7 +30,7 @@ class RetrievalSettings:
     lexical_candidates: int = 50
     # Weights of FEATURES: cosine of the sentence, its BM25 and its neighbourhood's BM25 (both scaled by the
     # best candidate's), the best cosine of its adjacent sentences, the best cosine in its article.
-    weights: tuple[float, ...] = (1.0, 0.4, 0.1, 0.3, 0.5)
+    weights: tuple[float, ...] = (1.0, 0.2, 0.2, 0.3, 0.1)
     duplicate_cosine: float = 0.97
 
     def effective_weights(self) -> np.ndarray:

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS sentences (
     text TEXT NOT NULL, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
--- Column 1: the sentence; column 2: its neighbourhood (title and adjacent sentences), both folded.
+-- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded.
 CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
     sentence, context, tokenize = 'porter unicode61 remove_diacritics 2'
 );
@@ -120,18 +120,20 @@ class Store:
              article.text),
         )
         article_rowid = cursor.lastrowid
-        sentences = [article.text[s.start:s.end] for s in spans]
         ids = []
-        for position, (span, sentence) in enumerate(zip(spans, sentences, strict=True)):
+        for position, span in enumerate(spans):
+            sentence = article.text[span.start:span.end]
             cursor = db.execute(
                 "INSERT INTO sentences (article, position, start, end, text, vector) VALUES (?,?,?,?,?,?)",
                 (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes()),
             )
             ids.append(cursor.lastrowid)
-            neighbours = sentences[max(0, position - 1):position] + sentences[position + 1:position + 2]
+            # The window runs from the previous sentence's start to the next one's end, so it also holds
+            # what lies between them (a photo credit, a dateline) and what a pronoun in the sentence refers to.
+            window = article.text[spans[max(0, position - 1)].start:spans[min(len(spans) - 1, position + 1)].end]
             db.execute(
                 "INSERT INTO sentences_fts (rowid, sentence, context) VALUES (?,?,?)",
-                (cursor.lastrowid, fold(sentence), fold(" ".join([article.title, *neighbours]))),
+                (cursor.lastrowid, fold(sentence), fold(window)),
             )
         return ids
 

@@ -9,6 +9,8 @@ import unicodedata
 _UNDECOMPOSED = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae",
                                "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"})
 _WORD = re.compile(r"\w+")
+# Vietnamese names that English copy writes as one word: "Việt Nam" / "Vietnam", "Hà Nội" / "Hanoi".
+_JOINED_NAMES = re.compile(r"\b(viet)\s+(nam)\b|\b(ha)\s+(noi)\b|\b(da)\s+(nang)\b|\b(sai)\s+(gon)\b|\b(hai)\s+(phong)\b")
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be been before being below between both
@@ -23,7 +25,8 @@ STOPWORDS = frozenset(
 def fold(text: str) -> str:
     """Lower-case text and strip its diacritics, so "Hoàng Xuân Chiến" reads as "hoang xuan chien"."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return _JOINED_NAMES.sub(lambda m: "".join(g for g in m.groups() if g), plain)
 
 
 def words(text: str) -> list[str]:
@@ -33,4 +36,4 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stop words, in order, without repeats."""
-    return list(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
+    return list(dict.fromkeys(w for w in words(text) if w not in STOPWORDS and len(w) > 1))
