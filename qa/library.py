@@ -125,6 +125,7 @@ class Library:
                     added_ids += self.store.add_article(db, article, article_spans, chunk)
                     offset += len(article_spans)
                 self.store.set_setting(db, "generation", str(self.generation + 1))
+            self.store.checkpoint()
             updated = self._vectors.copy()  # readers keep searching the old copy until the swap below
             updated.remove(removed_ids)
             updated.add(added_ids, vectors)

@@ -100,6 +100,10 @@ class Store:
             raise
         db.execute("COMMIT")
 
+    def checkpoint(self) -> None:
+        """Move committed pages from the WAL into the database file, so the file alone is the whole index."""
+        self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def check(self) -> None:
         """Raise sqlite3.DatabaseError if the file is damaged."""
         result = self._db().execute("PRAGMA quick_check").fetchone()[0]

@@ -1,0 +1,91 @@
+"""ask() on the seed articles, with the real model: quality on seeds/questions.jsonl, and bad input."""
+
+from pathlib import Path
+
+import pytest
+
+from qa import ask
+from qa.cases import load_question_set
+from qa.library import Library
+
+SEED_QUESTIONS = load_question_set(Path(__file__).resolve().parent.parent / "seeds" / "questions.jsonl")
+
+
+def test_question_file_is_well_formed() -> None:
+    answerable = [c for c in SEED_QUESTIONS.cases if c.answerable]
+    assert not SEED_QUESTIONS.errors and len(SEED_QUESTIONS.cases) >= 40 and len(answerable) < 50
+
+
+def test_expected_sentence_is_first_citation_for_90_percent(seed_library: Library) -> None:
+    answerable = [c for c in SEED_QUESTIONS.cases if c.answerable]
+    misses = []
+    for case in answerable:
+        answer = seed_library.ask(case.question)
+        if not (answer.found and case.is_hit(answer.citations[0])):
+            misses.append(case.question)
+    assert len(misses) <= 0.1 * len(answerable), misses
+
+
+def test_every_unanswerable_question_is_not_found(seed_library: Library) -> None:
+    wrongly_found = [c.question for c in SEED_QUESTIONS.cases
+                     if not c.answerable and seed_library.ask(c.question).found]
+    assert wrongly_found == []
+
+
+def test_co_chairs_answer_is_cited_with_exact_offsets(seed_library: Library) -> None:
+    answer = seed_library.ask("Who co-chaired the Israel dialogue?")
+    assert answer.found and 0 < answer.confidence <= 1
+    top = answer.citations[0]
+    assert top.article_id == "004_e8ce38fb4ece313b" and "Amir Eshel" in top.sentence
+    text = seed_library.store.article(top.article_id).text
+    assert text[top.start:top.end] == top.sentence
+    assert top.sentence in top.context
+    marked = [text[s:e] for s, e in top.highlights]
+    assert "Hoàng Xuân Chiến" in marked and "Amir Eshel" in marked
+    assert [c.rank for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_not_found_says_so_plainly_without_citations(seed_library: Library) -> None:
+    answer = seed_library.ask("What is the population of Tokyo?")
+    assert not answer.found and answer.citations == () and "do not say" in answer.text
+
+
+@pytest.mark.parametrize("query,expected", [("Hoang Xuan Chien", "Hoàng Xuân Chiến"), ("Ha Noi", "Hà Nội")])
+def test_lexical_search_ignores_case_and_diacritics(seed_library: Library, query: str, expected: str) -> None:
+    from qa.retrieval import fts_query_for
+
+    ids = [i for i, _, _ in seed_library.store.lexical_search(fts_query_for(query), 5)]
+    assert ids and expected in seed_library.store.sentences(ids[:1])[ids[0]].text
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t "])
+def test_empty_question_is_a_value_error(seed_library: Library, question: str) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        seed_library.ask(question)
+
+
+def test_huge_question_is_refused_quickly_with_the_limit(seed_library: Library) -> None:
+    with pytest.raises(ValueError, match="limit is 1000"):
+        seed_library.ask("x" * 1_000_000)
+
+
+@pytest.mark.parametrize("question", ["Who\x00 co-chaired\x1b[31m the Israel dialogue?", "Who \ud800chaired?",
+                                      b"Who chaired \xff\xfe?".decode("utf-8", "surrogateescape")])
+def test_control_characters_and_surrogates_do_not_crash(seed_library: Library, question: str) -> None:
+    assert seed_library.ask(question).question
+
+
+@pytest.mark.parametrize("question", ['"Israel', "Israel*", "Israel AND", "(Israel", 'NEAR(a b) OR "x" NOT y:'])
+def test_fts_syntax_is_read_as_plain_words(seed_library: Library, question: str) -> None:
+    citations = seed_library.search(question, top_k=3)
+    assert citations
+
+
+def test_top_k_larger_than_the_corpus(seed_library: Library) -> None:
+    citations = seed_library.search("defence", top_k=500)
+    assert 0 < len(citations) <= 21
+
+
+def test_default_library_answers_from_the_seeds() -> None:
+    answer = ask("Where was the 7th Vietnam-Japan dialogue held?")
+    assert answer.found and answer.citations[0].article_id == "000_455ed2948e93ac7b"

@@ -1,0 +1,155 @@
+"""The index folder: incremental updates, damage detection, and crash safety, on the real model."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from embeddings.encoder import Encoder
+from qa.library import MANIFEST, STORE, VECTORS, Library
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class CountingEncoder:
+    """Wraps the real encoder to count what gets embedded."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self._encoder, self.name, self.dim, self.encoded = encoder, encoder.name, encoder.dim, 0
+
+    def encode(self, texts: list[str], show_progress: bool | None = None):
+        self.encoded += len(texts)
+        return self._encoder.encode(texts)
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(ROOT / "seeds" / "000_455ed2948e93ac7b.txt", folder)
+    (folder / "zoo.txt").write_text("Zoo news\n\nThe Hanoi zoo welcomed twin tiger cubs on Monday. "
+                                    "Keepers named them Sun and Moon.", encoding="utf-8")
+    return folder
+
+
+def test_reindex_embeds_only_new_or_changed_and_drops_deleted(articles: Path, tmp_path: Path,
+                                                              encoder: Encoder) -> None:
+    counting = CountingEncoder(encoder)
+    index_dir = tmp_path / "i.idx"
+    library = Library.build(articles, index_dir, counting)
+    assert library.counts() == (2, 15)
+    first = counting.encoded
+    Library.build(articles, index_dir, counting)
+    assert counting.encoded == first  # nothing changed, nothing embedded
+
+    (articles / "zoo.txt").write_text("Zoo news\n\nThe Hanoi zoo welcomed three lion cubs.", encoding="utf-8")
+    (articles / "new.md").write_text("# Rain\n\nHeavy rain flooded Hue on Tuesday.", encoding="utf-8")
+    (articles / "000_455ed2948e93ac7b.txt").unlink()
+    library = Library.build(articles, index_dir, counting)
+    assert counting.encoded - first == 2 + 2  # zoo (title + 1 sentence) and new.md (title + 1 sentence)
+    assert library.counts() == (2, 4)
+    assert library.search("How many lion cubs?", top_k=1)[0].article_id == "zoo"
+    assert all(c.article_id != "000_455ed2948e93ac7b" for c in library.search("defence dialogue Japan"))
+    reopened = Library.open(index_dir, counting)
+    assert reopened.counts() == (2, 4)
+    assert json.loads((index_dir / MANIFEST).read_text())["sentences"] == 4
+
+
+def test_damaged_manifest_or_store_is_refused_and_left_alone(articles: Path, tmp_path: Path,
+                                                              encoder: Encoder) -> None:
+    index_dir = tmp_path / "i.idx"
+    Library.build(articles, index_dir, encoder)
+    (index_dir / MANIFEST).write_text("{ broken", encoding="utf-8")
+    with pytest.raises(ValueError, match="rebuild it with: qa index"):
+        Library.open(index_dir)
+    assert (index_dir / MANIFEST).read_text() == "{ broken"
+
+    index_dir = tmp_path / "j.idx"
+    Library.build(articles, index_dir, encoder)
+    store = index_dir / STORE
+    store.write_bytes(store.read_bytes()[:3000])
+    before = store.read_bytes()
+    with pytest.raises(ValueError, match="damaged"):
+        Library.open(index_dir)
+    assert store.read_bytes() == before
+
+
+def test_truncated_vector_file_is_rebuilt_from_the_store(articles: Path, tmp_path: Path,
+                                                         encoder: Encoder) -> None:
+    index_dir = tmp_path / "i.idx"
+    Library.build(articles, index_dir, encoder)
+    vectors = index_dir / VECTORS
+    vectors.write_bytes(vectors.read_bytes()[:100])
+    library = Library.open(index_dir, encoder)
+    assert library.search("tiger cubs", top_k=1)[0].article_id == "zoo"
+
+
+def test_index_from_another_model_is_refused(articles: Path, tmp_path: Path, encoder: Encoder) -> None:
+    index_dir = tmp_path / "i.idx"
+    Library.build(articles, index_dir, encoder)
+    with pytest.raises(ValueError, match="built with model 'all-MiniLM-L6-v2', not 'other/model'"):
+        Library.open(index_dir, model="other/model")
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    manifest["dim"] = 768
+    (index_dir / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="768-dimensional"):
+        Library.open(index_dir, encoder)
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="qa index"):
+        Library.open(tmp_path / "none.idx")
+
+
+def test_rebuild_replaces_the_folder_only_when_done(articles: Path, tmp_path: Path, encoder: Encoder) -> None:
+    index_dir = tmp_path / "i.idx"
+    Library.build(articles, index_dir, encoder)
+    (index_dir / MANIFEST).write_text("{ broken", encoding="utf-8")
+    library = Library.rebuild(articles, index_dir, encoder)
+    assert library.counts() == (2, 15)
+    assert not (tmp_path / "i.idx.rebuilding").exists() and not (tmp_path / "i.idx.old").exists()
+
+
+def test_killed_index_run_leaves_the_previous_index_usable(articles: Path, tmp_path: Path,
+                                                           encoder: Encoder) -> None:
+    index_dir = tmp_path / "i.idx"
+    Library.build(articles, index_dir, encoder)
+    big = tmp_path / "big"
+    shutil.copytree(articles, big)
+    for n in range(60):
+        (big / f"extra{n}.txt").write_text(f"Extra {n}\n\n" + " ".join(
+            f"Sentence {i} of extra article {n} talks about rice harvests." for i in range(40)), encoding="utf-8")
+    for delay in (4.0, 7.0, 10.0):
+        process = subprocess.Popen([sys.executable, "-m", "qa", "index", str(big), "--index", str(index_dir)],
+                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        library = Library.open(index_dir, encoder)
+        articles_count, _ = library.counts()
+        assert articles_count in (2, 62)
+        assert library.search("tiger cubs", top_k=1)[0].article_id == "zoo"
+
+
+def test_crash_between_store_commit_and_vector_save_is_recovered(articles: Path, tmp_path: Path,
+                                                                 encoder: Encoder,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    index_dir = tmp_path / "i.idx"
+    Library.build(articles, index_dir, encoder)
+    (articles / "rain.txt").write_text("Rain\n\nHeavy rain flooded Hue on Tuesday.", encoding="utf-8")
+
+    def power_cut(self, path) -> None:
+        raise OSError("simulated crash while writing vectors.faiss")
+
+    monkeypatch.setattr("embeddings.index.VectorIndex.save", power_cut)
+    with pytest.raises(OSError, match="simulated crash"):
+        Library.build(articles, index_dir, encoder)
+    monkeypatch.undo()
+    library = Library.open(index_dir, encoder)  # store is newer than vectors.faiss: rebuilt from the store
+    assert library.counts() == (3, 17)
+    assert library.search("Which city flooded?", top_k=1)[0].article_id == "rain"
