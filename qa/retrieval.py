@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,26 +18,31 @@ from qa.text import content_words, words
 
 MAX_QUESTION_CHARS = 1000
 MAX_QUERY_WORDS = 32
-FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article")
+FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article")
 
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """How candidates are gathered and fused. Weights were chosen on half of the SQuAD benchmark."""
+    """How candidates are gathered and fused.
+
+    Weights were chosen by benchmarks/retrieval.py on the even SQuAD paragraphs plus seeds/questions.jsonl;
+    the odd SQuAD paragraphs are held out (BENCHMARKS.md).
+    """
 
     mode: str = "hybrid"  # "hybrid", "dense" or "lexical"
     dense_candidates: int = 50
     lexical_candidates: int = 50
-    # Weights of FEATURES: cosine of the sentence, its BM25 and its neighbourhood's BM25 (both scaled by the
-    # best candidate's), the best cosine of its adjacent sentences, the best cosine in its article.
-    weights: tuple[float, ...] = (1.0, 0.2, 0.2, 0.3, 0.1)
+    # Weights of FEATURES: cosine of the sentence, its BM25 and its text window's BM25 (scaled by the best
+    # candidate's), the best cosine of its adjacent sentences, the best cosine in its article, and the
+    # article's BM25 (scaled): a sentence is likelier the answer if its article is about the question.
+    weights: tuple[float, ...] = (1.0, 0.8, 0.0, 0.15, 0.3, 0.4)
     duplicate_cosine: float = 0.97
 
     def effective_weights(self) -> np.ndarray:
         if self.mode == "dense":
-            return np.array([1.0, 0, 0, 0, 0])
+            return np.array([1.0, 0, 0, 0, 0, 0])
         if self.mode == "lexical":
-            return np.array([0, 1.0, 0, 0, 0])
+            return np.array([0, 1.0, 0, 0, 0, 0])
         if self.mode != "hybrid":
             raise ValueError(f"unknown retrieval mode {self.mode!r}: use hybrid, dense or lexical")
         return np.array(self.weights, dtype=np.float64)
@@ -114,16 +119,28 @@ class Retriever:
             article = rows[i].article_rowid
             best_in_article[article] = max(best_in_article.get(article, -1.0), float(score))
         dense_article = np.array([best_in_article[rows[i].article_rowid] for i in ids])
-        return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article])
+        article_scores = self.store.article_lexical_scores(fts_query, list(best_in_article))
+        lexical_article = np.array([article_scores.get(rows[i].article_rowid, 0.0) for i in ids])
+        return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
+                                _scaled(lexical_article)])
 
-    def rank(self, question: str, top_k: int, settings: RetrievalSettings | None = None
-             ) -> tuple[list[tuple[int, float]], Candidates]:
-        """Return the top_k (sentence id, fused score), near-duplicates collapsed, and the candidates."""
+    def rank(self, question: str, top_k: int, settings: RetrievalSettings | None = None,
+             prefer_article_ids: Collection[str] = ()) -> tuple[list[tuple[int, float]], Candidates]:
+        """Return the top_k (sentence id, fused score), near-duplicates collapsed, and the candidates.
+
+        Candidates from `prefer_article_ids` rank before all others (a follow-up question stays in the
+        article its conversation is about); their scores are left as they are.
+        """
         settings = settings or RetrievalSettings()
         candidates = self.candidates(question, settings)
         scores = candidates.features @ settings.effective_weights()
+        order = np.argsort(-scores, kind="stable")
+        if prefer_article_ids:
+            rows = self.store.sentences(candidates.ids)
+            preferred = np.array([i in rows and rows[i].article_id in prefer_article_ids for i in candidates.ids])
+            order = order[np.argsort(~preferred[order], kind="stable")]
         kept: list[int] = []
-        for index in np.argsort(-scores, kind="stable"):
+        for index in order:
             vector = candidates.vectors[index]
             if any(float(vector @ candidates.vectors[k]) >= settings.duplicate_cosine for k in kept):
                 continue
@@ -142,13 +159,14 @@ class Retriever:
         return self._cite(question, ranked)
 
     def answer(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
-               threshold: float | None = None, searched_for: str = "") -> Answer:
+               threshold: float | None = None, searched_for: str = "",
+               prefer_article_ids: Collection[str] = ()) -> Answer:
         """Answer with cited sentences, or "not found" when the best evidence is weak."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         question = clean_question(question)
         query = clean_question(searched_for) if searched_for else question
-        ranked, candidates = self.rank(query, top_k, settings)
+        ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids)
         citations = self._cite(query, ranked)
         confidence = self.confidence(query, candidates, ranked)
         threshold = DEFAULT_NOT_FOUND_THRESHOLD if threshold is None else threshold

@@ -34,6 +34,10 @@ CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
 CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
     sentence, context, tokenize = 'porter unicode61 remove_diacritics 2'
 );
+-- Whole articles (title and text, folded), rowid = articles.id: evidence that a sentence's article is on topic.
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
+    body, tokenize = 'porter unicode61 remove_diacritics 2'
+);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -124,6 +128,8 @@ class Store:
              article.text),
         )
         article_rowid = cursor.lastrowid
+        db.execute("INSERT INTO articles_fts (rowid, body) VALUES (?, ?)",
+                   (article_rowid, fold(f"{article.title}\n{article.text}")))
         ids = []
         for position, span in enumerate(spans):
             sentence = article.text[span.start:span.end]
@@ -149,6 +155,8 @@ class Store:
                 "SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article WHERE a.article_id = ?",
                 (article_id,))]
             db.executemany("DELETE FROM sentences_fts WHERE rowid = ?", [(i,) for i in ids])
+            db.execute("DELETE FROM articles_fts WHERE rowid = (SELECT id FROM articles WHERE article_id = ?)",
+                       (article_id,))
             db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
             removed.extend(ids)
         return removed
@@ -246,6 +254,17 @@ class Store:
             [fts_query, *ids],
         )
         return {int(i): (float(own), float(context)) for i, own, context in rows}
+
+    def article_lexical_scores(self, fts_query: str, article_rowids: Sequence[int]) -> dict[int, float]:
+        """BM25 of whole articles for a query (higher is better); articles that do not match are absent."""
+        if not fts_query or not article_rowids:
+            return {}
+        marks = ",".join("?" * len(article_rowids))
+        rows = self._db().execute(
+            f"SELECT rowid, -bm25(articles_fts) FROM articles_fts WHERE articles_fts MATCH ? AND rowid IN ({marks})",
+            [fts_query, *article_rowids],
+        )
+        return {int(i): float(score) for i, score in rows}
 
     def covered_terms(self, terms: Sequence[str], sentence_id: int) -> set[str]:
         """Which words occur, after stemming, in a sentence or its neighbourhood."""

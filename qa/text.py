@@ -20,13 +20,23 @@ STOPWORDS = frozenset(
     too under until up very was we were what when where which while who whom whose why will with would you your
     yours did does say said tell told one ones""".split()
 )
+_ORDINALS = {word: f"{n}th" for n, word in enumerate(
+    "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())}
+_ORDINALS.update({"first": "1th", "second": "2th", "third": "3th"})
+# "6th" and "sixth", "2nd" and "second" must match: both become "<n>th".
+_ORDINAL = re.compile(r"\b(?:(\d+)(?:st|nd|rd|th)|(" + "|".join(_ORDINALS) + r"))\b")
+
+
+def _ordinal(match: re.Match) -> str:
+    return f"{match.group(1)}th" if match.group(1) else _ORDINALS[match.group(2)]
 
 
 def fold(text: str) -> str:
     """Lower-case text and strip its diacritics, so "Hoàng Xuân Chiến" reads as "hoang xuan chien"."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return _JOINED_NAMES.sub(lambda m: "".join(g for g in m.groups() if g), plain)
+    joined = _JOINED_NAMES.sub(lambda m: "".join(g for g in m.groups() if g), plain)
+    return _ORDINAL.sub(_ordinal, joined)
 
 
 def words(text: str) -> list[str]:
