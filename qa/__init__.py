@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from qa.answer import Answer, Citation
+from qa.chat import Chat
 from qa.evaluation import evaluate
 from qa.library import Library
 from qa.retrieval import RetrievalSettings
@@ -15,4 +16,4 @@ def ask(question: str, top_k: int = 3, library: Library | None = None) -> Answer
     return (library or default_library()).ask(question, top_k=top_k)
 
 
-__all__ = ["Answer", "Citation", "Library", "RetrievalSettings", "ask", "evaluate"]
+__all__ = ["Answer", "Chat", "Citation", "Library", "RetrievalSettings", "ask", "evaluate"]

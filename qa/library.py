@@ -8,7 +8,7 @@ import logging
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -166,9 +166,14 @@ class Library:
         """Rank cited sentences for a question, best first, without deciding whether they answer it."""
         return self.retriever.citations(question, top_k, settings)
 
-    def ask(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None) -> Answer:
-        """Answer a question with cited sentences, or say the articles do not hold the answer."""
-        return self.retriever.answer(question, top_k, settings, self.not_found_threshold)
+    def ask(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
+            searched_for: str = "", prefer_article_ids: Collection[str] = ()) -> Answer:
+        """Answer a question with cited sentences, or say the articles do not hold the answer.
+
+        A chat passes a follow-up's rewritten query as `searched_for`, and the articles it stays in.
+        """
+        return self.retriever.answer(question, top_k, settings, self.not_found_threshold, searched_for,
+                                     prefer_article_ids)
 
     @property
     def not_found_threshold(self) -> float | None:

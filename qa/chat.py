@@ -1,0 +1,210 @@
+"""Chat: follow-up questions resolved against the previous turn, by rules rather than a language model.
+
+A follow-up is rewritten into a query that stands on its own and searched; Answer.searched_for shows it:
+- "And the Israel one?" / "What about Japan?" repeat the previous query with the new name in place of the
+  name that picked out the previous article;
+- "When did it take place?" puts the previous query's topic ("the Israel dialogue") in place of "it";
+- "What challenges did he mention?" keeps "he": news copy names a person once and says "he" after, so the
+  name would only pull the search back to the sentence already cited. It is kept to the article of the
+  previous answer instead, as is every pronoun follow-up.
+A question that leans on nothing is searched as asked, so a new topic is never polluted by the old one.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa.answer import Answer
+from qa.library import Library
+from qa.text import STOPWORDS, content_words, fold, words
+
+MAX_TURNS_KEPT = 50
+MAX_PHRASE_SENTENCES = 500  # a name in more sentences than this is too common to pick out articles
+
+_QUESTION_WORDS = frozenset({"what", "who", "whom", "whose", "when", "where", "which", "why", "how", "did", "does",
+                             "do", "is", "are", "was", "were", "can", "could", "will", "would", "has", "have",
+                             "had", "should", "may", "might"})
+_PERSON_PRONOUNS = frozenset({"he", "she", "him", "his", "her", "hers", "himself", "herself"})
+_SINGULAR_PRONOUNS = frozenset({"it", "its"})
+_PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "these", "those"})
+_DEMONSTRATIVES = frozenset({"that", "this", "there"})  # only as the question's last word: "When was that?"
+_CONTINUATION_WORDS = frozenset({"else", "also", "too"})  # "What else did he say?"
+# "And the Israel one?", "What about Japan?", "How about the second dialogue?"
+_ELLIPSIS = re.compile(r"^(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about\s+)?(?P<rest>.+?)$", re.IGNORECASE)
+_NAME = r"[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*(?:\s+[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*)*"  # "Israel", "Vietnam-Japan", "Ngo Xuan Lich"
+_STOPWORD_PATTERN = "|".join(sorted(STOPWORDS))
+# A name with the noun phrase around it: "the Israel dialogue", "the previous Vietnam-Japan dialogue",
+# "Vietnam and Israel"; a trailing noun only after "the", so "Vietnam and Israel agree" stops at "Israel".
+_TOPIC = re.compile(rf"(?P<the>\bthe\s+(?:[a-z]+\s+)?)?(?P<name>{_NAME}(?:\s+and\s+{_NAME})?)"
+                    rf"(?(the)(?:\s+(?!(?:{_STOPWORD_PATTERN})\b)[a-z]+)?)")
+_POSSESSIVE = re.compile(r"[’']s$")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How a question is searched: the query, and the articles a follow-up is kept to (if any)."""
+
+    query: str
+    prefer_article_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and answer of a conversation, with how the question was resolved."""
+
+    answer: Answer
+    resolution: Resolution
+
+
+class Chat:
+    """A conversation over a library. One per user: two chats never see each other's turns."""
+
+    def __init__(self, library: Library | None = None) -> None:
+        if library is None:
+            from qa.defaults import default_library
+
+            library = default_library()
+        self.library = library
+        self._turns: list[Turn] = []
+        self._lock = threading.Lock()
+
+    @property
+    def turns(self) -> tuple[Turn, ...]:
+        """The turns so far, oldest first."""
+        with self._lock:
+            return tuple(self._turns)
+
+    def reset(self) -> None:
+        """Forget every turn: the next question starts a new conversation."""
+        with self._lock:
+            self._turns.clear()
+
+    def ask(self, question: str, top_k: int = 3) -> Answer:
+        """Answer a question, resolving it against the previous turn when it is a follow-up."""
+        with self._lock:
+            previous = self._turns[-1].answer if self._turns else None
+        resolution = resolve(question, previous, self.articles_with)
+        answer = self.library.ask(question, top_k=top_k, searched_for=resolution.query,
+                                  prefer_article_ids=resolution.prefer_article_ids)
+        with self._lock:
+            self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], Turn(answer, resolution)]
+        return answer
+
+    def articles_with(self, phrase: str) -> frozenset[str] | None:
+        """Return the ids of the articles that hold a phrase, or None if too many sentences do to list them."""
+        terms = words(phrase)
+        if not terms:
+            return frozenset()
+        hits = self.library.store.lexical_search(f'"{" ".join(terms)}"', MAX_PHRASE_SENTENCES + 1)
+        if len(hits) > MAX_PHRASE_SENTENCES:
+            return None
+        rows = self.library.store.sentences([sentence_id for sentence_id, _, _ in hits])
+        return frozenset(row.article_id for row in rows.values())
+
+
+def resolve(question: str, previous: Answer | None,
+            articles_with: Callable[[str], frozenset[str] | None] = lambda phrase: None) -> Resolution:
+    """Rewrite a follow-up of `previous` into a query that stands alone; leave any other question as it is.
+
+    `articles_with(phrase)` names the articles holding a phrase (None: too many to say).
+    """
+    question = " ".join(question.split())
+    if previous is None or not question:
+        return Resolution(question)
+    previous_query = previous.searched_for or previous.question
+    elided = _elided_subject(question)
+    if elided is not None:
+        query, subject = _swap_name(previous_query, elided, articles_with)
+        # The new name is all the question says, so the answer lies in an article that holds it.
+        holders = articles_with(subject) if subject else None
+        return Resolution(query, tuple(sorted(holders or ())))
+    tokens = words(question)
+    pronoun = _topic_pronoun(tokens)
+    own_words = [w for w in content_words(question) if w not in _CONTINUATION_WORDS]
+    if not (pronoun or own_words == [] or any(t in _PERSON_PRONOUNS or t in _CONTINUATION_WORDS for t in tokens)):
+        return Resolution(question)
+    query = question
+    if pronoun and not _names(question):
+        topic = _topic_phrase(previous_query, articles_with, plural=pronoun in _PLURAL_PRONOUNS)
+        query = _replace_word(question, pronoun, topic) if topic else question
+    elif not own_words:
+        query = f"{question} {' '.join(content_words(previous_query))}"
+    # Only an answer the user was given sets the topic; "closest" sentences are often off topic.
+    prefer = (previous.citations[0].article_id,) if previous.found and previous.citations else ()
+    return Resolution(query, prefer)
+
+
+def _elided_subject(question: str) -> str | None:
+    """Return X of "And the X one?" / "What about X?"; None for a full question ("And what did he say?")."""
+    stripped = question.strip().rstrip("?.! ")
+    match = _ELLIPSIS.match(stripped)
+    if match is None or match.group("rest") == stripped:
+        return None
+    first = words(match.group("rest"))[:1]
+    return None if not first or first[0] in _QUESTION_WORDS else match.group("rest")
+
+
+def _swap_name(previous_query: str, elided: str, articles_with: Callable[[str], frozenset[str] | None]
+               ) -> tuple[str, str]:
+    """Put the elided subject's new words in place of the previous query's most distinguishing name.
+
+    Return the new query and the new subject ("" if the elided phrase adds nothing).
+    """
+    asked_before = set(words(previous_query))
+    tokens = [_POSSESSIVE.sub("", token) for token in re.findall(r"[\wÀ-ỹ’'\-]+", elided)]
+    new = [t for t in tokens if len(t) > 1 and fold(t) not in STOPWORDS and fold(t) not in asked_before]
+    if not new:
+        return previous_query, ""
+    subject = " ".join(new)
+    names = _names(previous_query)
+    if not names:
+        return f"{previous_query} {subject}", subject
+    # The rarest name is the one that picked out the previous article: "Israel", not "Vietnamese".
+    rarest = _rarest(names, lambda m: m.group(), articles_with)
+    return previous_query[:rarest.start()] + subject + previous_query[rarest.end():], subject
+
+
+def _names(text: str) -> list[re.Match[str]]:
+    """Capitalised words and runs of them, leaving out the question's first word."""
+    return [m for m in re.finditer(_NAME, text) if m.start() > 0]
+
+
+def _topic_pronoun(tokens: list[str]) -> str | None:
+    pronoun = next((t for t in tokens if t in _SINGULAR_PRONOUNS or t in _PLURAL_PRONOUNS), None)
+    if pronoun is None and tokens and tokens[-1] in _DEMONSTRATIVES:
+        pronoun = tokens[-1]
+    return pronoun
+
+
+def _topic_phrase(previous_query: str, articles_with: Callable[[str], frozenset[str] | None],
+                  plural: bool) -> str:
+    """What the previous query was about: "the Israel dialogue"; for "they", "Vietnam and Israel"."""
+    phrases = [m for m in _TOPIC.finditer(previous_query) if m.start() > 0 or m.group("the")]
+    # A bare run of capitalised words is most often a person ("Ngo Xuan Lich"), which "it" never is.
+    things = [m for m in phrases if (" and " in m.group("name")) == plural
+              and (m.group("the") or plural or len(m.group("name").split()) == 1)]
+    if not things:
+        return ""
+    rarest = _rarest(things, lambda m: m.group("name"), articles_with)
+    return _POSSESSIVE.sub("", rarest.group().strip())
+
+
+def _rarest(matches: list[re.Match[str]], name: Callable[[re.Match[str]], str],
+            articles_with: Callable[[str], frozenset[str] | None]) -> re.Match[str]:
+    """The match whose name is in the fewest articles; the last one among equals."""
+    def frequency(match: re.Match[str]) -> float:
+        holders = articles_with(_POSSESSIVE.sub("", name(match)))
+        return float("inf") if holders is None else len(holders)
+
+    return min(reversed(matches), key=frequency)
+
+
+def _replace_word(text: str, word: str, replacement: str) -> str:
+    if word in ("its", "their", "theirs"):
+        replacement = f"{replacement}’s"
+    if word == "there":
+        replacement = f"at {replacement}"
+    return re.sub(rf"\b{re.escape(word)}\b", lambda _: replacement, text, count=1, flags=re.IGNORECASE)
