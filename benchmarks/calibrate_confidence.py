@@ -1,4 +1,7 @@
-"""Fit the "not found" confidence: a logistic model of (top cosine, question-word coverage).
+"""Fit the "not found" confidence: a logistic model of the top sentence's evidence.
+
+Features: its cosine, the share of the question's words in its window, and whether the question names a
+number its article never mentions (Retriever.confidence_features).
 
 Positives: questions asked of the articles that answer them (seeds/questions.jsonl answerable, SQuAD on its own
 paragraphs). Negatives: the seed file's unanswerable questions, SQuAD questions asked of the seed articles and
@@ -20,20 +23,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.retrieval import DEFAULT_DATA  # noqa: E402
+from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD  # noqa: E402
 from qa.cases import load_question_set, load_squad  # noqa: E402
 from qa.library import Library  # noqa: E402
-from qa.retrieval import MAX_QUERY_WORDS, RetrievalSettings  # noqa: E402
-from qa.text import content_words  # noqa: E402
+from qa.retrieval import (  # noqa: E402
+    CONFIDENCE_BIAS,
+    CONFIDENCE_COSINE,
+    CONFIDENCE_COVERAGE,
+    CONFIDENCE_UNMATCHED_NUMBER,
+    RetrievalSettings,
+)
 
 
 def features(library: Library, questions: list[str]) -> np.ndarray:
     rows = []
     for question in questions:
         ranked, candidates = library.retriever.rank(question, 1, RetrievalSettings())
-        top = candidates.ids.index(ranked[0][0])
-        terms = content_words(question)[:MAX_QUERY_WORDS]
-        coverage = len(library.store.covered_terms(terms, ranked[0][0])) / len(terms) if terms else 0.0
-        rows.append((float(candidates.features[top, 0]), coverage))
+        rows.append(library.retriever.confidence_features(question, candidates, ranked[0][0]))
     return np.array(rows)
 
 
@@ -66,11 +72,20 @@ def main() -> None:
     x = np.vstack([g[0] for g in groups])
     y = np.concatenate([np.full(len(g[0]), g[1]) for g in groups])
     weights = fit_logistic(x, y)
-    print(f"confidence = logistic({weights[0]:.2f} * cosine + {weights[1]:.2f} * coverage + {weights[2]:.2f})")
+    shipped = np.array([CONFIDENCE_COSINE, CONFIDENCE_COVERAGE, CONFIDENCE_UNMATCHED_NUMBER, CONFIDENCE_BIAS])
+    report_weights("fitted", weights, groups, x, y)
+    report_weights("shipped (qa/retrieval.py)", shipped, groups, x, y)
+
+
+def report_weights(name: str, weights: np.ndarray, groups: list, x: np.ndarray, y: np.ndarray) -> None:
+    print(f"\n{name}:")
+    print(f"confidence = logistic({weights[0]:.2f} * cosine + {weights[1]:.2f} * coverage "
+          f"+ {weights[2]:.2f} * unmatched_number + {weights[3]:.2f})")
     for matrix, label, name in groups:
         p = 1 / (1 + np.exp(-(np.column_stack([matrix, np.ones(len(matrix))]) @ weights)))
+        right = float(((p >= DEFAULT_NOT_FOUND_THRESHOLD) == bool(label)).mean())
         print(f"  {name:32s} n={len(p):4d} label={label} mean confidence {p.mean():.3f} "
-              f"min {p.min():.3f} max {p.max():.3f}")
+              f"min {p.min():.3f} max {p.max():.3f}  right at threshold {DEFAULT_NOT_FOUND_THRESHOLD}: {right:.3f}")
     scores = 1 / (1 + np.exp(-(np.column_stack([x, np.ones(len(x))]) @ weights)))
     print("threshold  not-found precision  recall  F1")
     for threshold in np.arange(0.3, 0.75, 0.05):

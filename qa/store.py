@@ -266,6 +266,13 @@ class Store:
         )
         return {int(i): float(score) for i, score in rows}
 
+    def sentence_frequencies(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
+        """How many sentences hold each word (after stemming), and how many sentences there are."""
+        db = self._db()
+        counts = {term: db.execute("SELECT count(*) FROM sentences_fts WHERE sentences_fts MATCH ?",
+                                   (f'sentence : "{term}"',)).fetchone()[0] for term in terms}
+        return counts, db.execute("SELECT count(*) FROM sentences").fetchone()[0]
+
     def covered_terms(self, terms: Sequence[str], sentence_id: int) -> set[str]:
         """Which words occur, after stemming, in a sentence or its neighbourhood."""
         db = self._db()
