@@ -132,12 +132,24 @@ def _parse_jsonl(text: str, path: Path) -> list[Article]:
             url=str(record.get("url") or ""),
             date=str(record.get("date") or ""),
         ))
-    if not articles:
+    if not articles and _is_question_set(text):
+        logger.info("Skipped %s: a question set, not articles", path)
+    elif not articles:
         logger.warning("Skipped %s: no article records (each line needs 'id' and 'text')", path)
     else:
         for problem in problems:
             logger.warning("Skipped %s %s (needs 'id' and 'text')", path, problem)
     return articles
+
+
+def _is_question_set(text: str) -> bool:
+    """seeds/ holds questions.jsonl and conversations.jsonl beside the articles: skip those quietly."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and ("question" in record or "turns" in record)
 
 
 class _VisibleText(html.parser.HTMLParser):
