@@ -1,0 +1,222 @@
+"""The web UI in a real browser: Debian's Chromium driven by Playwright, against a server on a free port.
+
+Screenshots (laptop 1366x768, phone 390x844) are written to screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from embeddings.encoder import Encoder
+from qa.library import Library
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "screenshots"
+LAPTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
+ANSWER_TIMEOUT_MS = 30_000
+HOSTILE_TEXT = """Hostile Test Gazette
+
+The harbour authority of Zanzibaria opened a new lighthouse <script>alert(1)</script> on Monday.
+
+The lighthouse keeper <img src=x onerror=alert(1)> was named Omari Pwani.
+
+Read more [x](javascript:alert(1)) about ${alert(1)} and {{7*7}} in the gazette.
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Iterator[str]:
+    """The app over a copy of the seed articles, so uploads never touch the real index."""
+    import app
+
+    folder = tmp_path_factory.mktemp("browser")
+    shutil.copytree(ROOT / "seeds", folder / "articles", ignore=shutil.ignore_patterns("*.jsonl"))
+    library = Library.build(folder / "articles", folder / "index.idx", encoder)
+    port = _free_port()
+    demo = app.serve(library, port=port)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package (never `playwright install`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def dialogs() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def page(browser, server_url: str, dialogs: list[str]) -> Iterator:
+    page = browser.new_page(viewport=LAPTOP)
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(server_url)
+    page.locator("#qa-question textarea").wait_for()
+    yield page
+    page.close()
+
+
+def _ask(page, question: str) -> None:
+    """Type a question, press Enter, and wait for its answer to appear."""
+    turns = page.locator(".qa-turn").count()
+    page.locator("#qa-question textarea").fill(question)
+    page.keyboard.press("Enter")
+    page.locator(".qa-turn").nth(turns).locator(".qa-answer").wait_for(timeout=ANSWER_TIMEOUT_MS)
+
+
+def _upload(page, path: Path) -> str:
+    """Upload a file through the "Add articles" panel and return the message that comes back."""
+    page.locator("#qa-add").get_by_text("Add articles").click()
+    page.locator("#qa-upload input[type=file]").set_input_files(str(path))
+    status = page.locator("#qa-upload-status textarea")
+    page.wait_for_function("el => el.value.length > 0", arg=status.element_handle(), timeout=ANSWER_TIMEOUT_MS)
+    return status.input_value()
+
+
+def _screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_co_chair_question_shows_both_names_and_the_citation(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    answer = page.locator(".qa-turn").first
+    assert "Hoàng Xuân Chiến" in answer.inner_text()
+    assert "Amir Eshel" in answer.inner_text()
+    first = answer.locator(".qa-cite").first
+    assert "[1]" in first.inner_text()
+    assert "Việt Nam-Israel Defence Policy Dialogue" in first.locator(".qa-title").inner_text()
+    assert first.locator(".qa-sentence mark").count() >= 2
+    _screenshot(page, "answer-laptop")
+
+
+def test_follow_up_is_resolved_and_shows_what_was_searched(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    _ask(page, "When did it take place?")
+    follow_up = page.locator(".qa-turn").nth(1)
+    assert "Searched for: When did the Israel dialogue take place?" in follow_up.inner_text()
+    assert "took place in Hà Nội on Thursday" in follow_up.locator(".qa-cite").first.inner_text()
+
+
+def test_click_on_a_citation_shows_the_article_with_the_sentence_marked(page) -> None:
+    _ask(page, "What challenges did the Vietnamese officer mention?")
+    citation = page.locator(".qa-cite").first
+    sentence = citation.locator(".qa-sentence").inner_text()
+    citation.click()
+    marked = page.locator("#qa-article mark.qa-cited")
+    marked.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert marked.inner_text() == sentence
+    article = page.locator("#qa-article .qa-article-text").inner_text()
+    assert "maintain information sharing between the two defence ministries" in article  # the whole article
+    _screenshot(page, "article-laptop")
+
+
+def test_phone_layout_answers_and_shows_the_article(browser, server_url: str) -> None:
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(server_url)
+        _ask(page, "Who co-chaired the Israel dialogue?")
+        _screenshot(page, "answer-phone")
+        page.locator(".qa-cite").first.click()
+        page.locator("#qa-article mark.qa-cited").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        page.wait_for_timeout(600)  # the smooth scroll to the cited sentence
+        assert page.locator("#qa-article mark.qa-cited").is_visible()
+        _screenshot(page, "article-phone")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], "the page scrolls sideways on a phone"
+    finally:
+        page.close()
+
+
+def test_not_found_answer_looks_different(page) -> None:
+    _ask(page, "What is the population of Lima, Peru?")
+    answer = page.locator(".qa-turn").first.locator(".qa-answer")
+    assert "qa-not-found" in answer.get_attribute("class")
+    assert "Not found" in answer.inner_text()
+
+
+def test_uploaded_article_is_answerable_at_once(page, tmp_path: Path) -> None:
+    article = tmp_path / "lighthouse-news.txt"
+    article.write_text("Coastal Times\n\nThe new Kilwa lighthouse was designed by the architect Neema Mwakyusa. "
+                       "It opened to visitors in March.\n", encoding="utf-8")
+    assert "Added 1 article" in _upload(page, article)
+    _ask(page, "Who designed the Kilwa lighthouse?")
+    first = page.locator(".qa-turn").first.locator(".qa-cite").first
+    assert "Neema Mwakyusa" in first.inner_text()
+    assert "Coastal Times" in first.locator(".qa-title").inner_text()
+
+
+def test_upload_of_the_wrong_type_or_size_is_refused_with_the_reason(page, tmp_path: Path) -> None:
+    pdf, big = tmp_path / "report.pdf", tmp_path / "big.txt"
+    pdf.write_bytes(b"%PDF-1.4 not an article")
+    big.write_text("A long article.\n" + "word " * 500_000, encoding="utf-8")  # 2.5 MB
+    page.locator("#qa-add").get_by_text("Add articles").click()
+    upload = page.locator("#qa-upload input[type=file]")
+    upload.set_input_files(str(pdf))
+    page.get_by_text("Invalid file type: report.pdf").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    upload.set_input_files(str(big))
+    page.get_by_text("exceed the maximum allowed size of 2.0 Mb").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator("#qa-upload-status textarea").input_value() == ""  # nothing reached the index
+
+
+def test_hostile_article_text_is_shown_literally_and_never_runs(page, dialogs: list[str], tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.md"
+    hostile.write_text(HOSTILE_TEXT, encoding="utf-8")
+    assert "Added 1 article" in _upload(page, hostile)
+    _ask(page, "Who was the lighthouse keeper in Zanzibaria?")
+    transcript = page.locator("#qa-transcript")
+    page.locator(".qa-cite").first.click()
+    article = page.locator("#qa-article .qa-article-text")
+    article.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_timeout(1000)  # time for an injected handler to fire, if one ever got in
+    text = article.inner_text()
+    for literal in ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))",
+                    "${alert(1)}", "{{7*7}}"):
+        assert literal in text
+    assert "<img src=x onerror=alert(1)>" in transcript.inner_text()
+    for box in (transcript, page.locator("#qa-article")):
+        assert box.locator("script, img, a[href^='javascript']").count() == 0
+    assert dialogs == []
+    _screenshot(page, "hostile-laptop")
+
+
+def test_clear_conversation_forgets_the_previous_turns(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    page.locator("#qa-clear").click()
+    page.locator(".qa-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    _ask(page, "When did it take place?")
+    assert "Searched for" not in page.locator(".qa-turn").first.inner_text()
+
+
+def test_example_question_runs_on_click_and_settings_show_the_index(page) -> None:
+    page.locator(".qa-example").first.click()
+    page.locator(".qa-turn").first.locator(".qa-answer").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert "Amir Eshel" in page.locator(".qa-turn").first.inner_text()
+    page.locator("#qa-settings").get_by_text("Settings").click()
+    info = page.locator("#qa-index-info")
+    info.wait_for()
+    assert "index.idx" in info.inner_text() and "articles" in info.inner_text()

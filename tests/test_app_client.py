@@ -1,0 +1,167 @@
+"""The app's API through gradio_client, against a server on a free port; its upload checks and HTML escaping."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import app
+from embeddings.encoder import Encoder
+from qa.answer import Answer, Citation
+from qa.library import Library
+
+ROOT = Path(__file__).resolve().parent.parent
+CO_CHAIRS = "Who co-chaired the Israel dialogue?"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Library:
+    """A copy of the seed articles, so uploads never touch the real index."""
+    folder = tmp_path_factory.mktemp("client")
+    shutil.copytree(ROOT / "seeds", folder / "articles", ignore=shutil.ignore_patterns("*.jsonl"))
+    return Library.build(folder / "articles", folder / "index.idx", encoder)
+
+
+@pytest.fixture(scope="module")
+def server_url(library: Library) -> Iterator[str]:
+    port = _free_port()
+    demo = app.serve(library, port=port)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def client(server_url: str):
+    from gradio_client import Client
+
+    return Client(server_url, verbose=False)
+
+
+@pytest.mark.slow
+def test_ask_returns_the_answer_with_its_citations(client, library: Library) -> None:
+    reply = client.predict(CO_CHAIRS, 3, api_name="/ask")
+    json.dumps(reply)  # plain JSON data
+    assert reply["found"] and reply["question"] == CO_CHAIRS
+    assert 1 <= len(reply["citations"]) <= 3
+    first = reply["citations"][0]
+    assert "Hoàng Xuân Chiến" in first["sentence"] and "Amir Eshel" in first["sentence"]
+    text = library.store.article(first["article_id"]).text
+    assert text[first["start"]:first["end"]] == first["sentence"]
+    assert {"Hoàng Xuân Chiến", "Amir Eshel"} <= {text[s:e] for s, e in first["highlights"]}
+
+
+@pytest.mark.slow
+def test_top_k_is_optional_and_bounded(client) -> None:
+    assert len(client.predict(CO_CHAIRS, api_name="/ask")["citations"]) == app.DEFAULT_TOP_K
+    assert len(client.predict(CO_CHAIRS, 1, api_name="/ask")["citations"]) == 1
+
+
+@pytest.mark.slow
+def test_follow_up_in_one_client_session_is_resolved(client) -> None:
+    client.predict(CO_CHAIRS, api_name="/ask")
+    reply = client.predict("When did it take place?", api_name="/ask")
+    assert reply["searched_for"] == "When did the Israel dialogue take place?"
+    assert "took place in Hà Nội on Thursday" in reply["citations"][0]["sentence"]
+
+
+@pytest.mark.slow
+def test_two_clients_do_not_share_a_conversation(server_url: str) -> None:
+    from gradio_client import Client
+
+    first, second = Client(server_url, verbose=False), Client(server_url, verbose=False)
+    first.predict(CO_CHAIRS, api_name="/ask")
+    assert second.predict("When did it take place?", api_name="/ask")["searched_for"] == "When did it take place?"
+
+
+@pytest.mark.slow
+def test_empty_question_is_an_error_with_the_reason(client) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="empty"):
+        client.predict("   ", api_name="/ask")
+
+
+@pytest.mark.slow
+def test_uploaded_article_is_answerable_through_the_api(client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    article = tmp_path / "ferry.txt"
+    article.write_text("Lake Gazette\n\nThe new Mwanza ferry is captained by Rehema Lusekelo.\n", encoding="utf-8")
+    assert client.predict([handle_file(str(article))], api_name="/upload").startswith("Added 1 article")
+    reply = client.predict("Who captains the Mwanza ferry?", api_name="/ask")
+    assert reply["citations"][0]["article_id"] == "upload/ferry"
+
+
+def _upload_file(tmp_path: Path, name: str, content: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("report.pdf", b"%PDF-1.4", "not an article file"),
+    ("latin1.txt", "Caf\u00e9 news".encode("latin-1"), "not UTF-8"),
+    ("big.txt", b"word " * 500_000, "2.4 MB; the limit is 2 MB"),
+    ("binary.md", b"title\x00\x01", "binary"),
+    ("records.jsonl", b'{"question": "not an article"}\n', "no article records"),
+])
+def test_refused_upload_says_why_and_is_not_kept(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = _upload_file(tmp_path, name, content)
+    message = app.add_uploads(library=None, paths=[path])  # nothing is added, so no library is needed
+    assert message.startswith(f"Refused: {name} (") and reason in message
+    assert not Path(path).exists()  # uploads are deleted once read: never served back
+
+
+def test_upload_ids_are_prefixed_so_an_upload_never_replaces_an_indexed_article(tmp_path: Path) -> None:
+    path = Path(_upload_file(tmp_path, "004_e8ce38fb4ece313b.txt", b"A title\n\nA sentence."))
+    assert [a.article_id for a in app.read_upload(path)] == ["upload/004_e8ce38fb4ece313b"]
+    lines = b'{"id": "a1", "text": "One."}\n{"id": "a2", "text": "Two."}\n'
+    records = Path(_upload_file(tmp_path, "batch.jsonl", lines))
+    assert [a.article_id for a in app.read_upload(records)] == ["upload/a1", "upload/a2"]
+
+
+HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) ${alert(1)} {{7*7}} `x`'
+
+
+def _citation(sentence: str, highlights: tuple[tuple[int, int], ...] = ()) -> Citation:
+    return Citation(1, 'id" onclick="alert(1)', "<b>title</b>", sentence, 100, 100 + len(sentence), 1.0,
+                    f"before {sentence} after", highlights)
+
+
+def test_every_piece_of_article_text_is_escaped() -> None:
+    markup = app.format_citation(_citation(HOSTILE, ((100, 108),)))
+    for dangerous in ("<script", "<img", "<b>", '" onclick', "${", "{{", "`"):
+        assert dangerous not in markup
+    assert "<mark>&lt;script&gt;</mark>alert(1)&lt;/script&gt;" in markup
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markup
+
+
+def test_highlights_mark_the_answer_words_inside_the_sentence() -> None:
+    sentence = "Chaired by Amir Eshel and Hoàng Xuân Chiến."
+    markup = app.format_sentence(_citation(sentence, ((111, 121), (126, 142))))
+    assert markup == "Chaired by <mark>Amir Eshel</mark> and <mark>Hoàng Xuân Chiến</mark>."
+
+
+def test_not_found_answer_is_formatted_differently() -> None:
+    found = Answer("q", "s [1]", True, 0.9, (_citation("s"),), "q")
+    not_found = Answer("q", "The articles do not say.", False, 0.1, (), "q", (_citation("s"),))
+    assert "qa-found" in app.format_turn(_turn(found), {})
+    formatted = app.format_turn(_turn(not_found), {})
+    assert "qa-not-found" in formatted and "Not found" in formatted and "not an answer" in formatted
+
+
+def _turn(answer: Answer):
+    from qa.chat import Resolution, Turn
+
+    return Turn(answer, Resolution(answer.question))
