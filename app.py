@@ -32,6 +32,7 @@ CONTEXT_CHARS = 110
 # Questions run in parallel (readers never block each other); uploads one at a time (one writer).
 QUESTION_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 100
+SESSION_SECONDS = 2 * 3600  # a conversation idle this long is forgotten
 EXAMPLES = ("Who co-chaired the Israel dialogue?", "When did it take place?",
             "Where was the Japan dialogue held?", "And the Israel one?")
 # gr.HTML evaluates its template as a JavaScript template string: escape its syntax in untrusted text too.
@@ -268,7 +269,7 @@ def build_app(library: Library) -> gr.Blocks:
         return add_uploads(library, paths)
 
     with gr.Blocks(title="News QA: answers with cited sentences", analytics_enabled=False) as demo:
-        chat_state = gr.State(None)
+        chat_state = gr.State(None, time_to_live=SESSION_SECONDS)
         gr.HTML("<h2 style='margin:0.2em 0'>News QA</h2><p style='margin:0'>Answers from the news articles, "
                 "each with the sentences it comes from.</p>", padding=False)
         with gr.Row(equal_height=False):

@@ -123,17 +123,20 @@ def resolve(question: str, previous: Answer | None,
         return Resolution(query, tuple(sorted(holders or ())))
     tokens = words(question)
     pronoun = _topic_pronoun(tokens)
+    person = any(t in _PERSON_PRONOUNS for t in tokens)
     own_words = [w for w in content_words(question) if w not in _CONTINUATION_WORDS]
-    if not (pronoun or own_words == [] or any(t in _PERSON_PRONOUNS or t in _CONTINUATION_WORDS for t in tokens)):
+    if not (pronoun or person or not own_words or any(t in _CONTINUATION_WORDS for t in tokens)):
         return Resolution(question)
     query = question
     if pronoun and not _names(question):
         topic = _topic_phrase(previous_query, articles_with, plural=pronoun in _PLURAL_PRONOUNS)
         query = _replace_word(question, pronoun, topic) if topic else question
-    elif not own_words:
-        query = f"{question} {' '.join(content_words(previous_query))}"
+    elif not own_words and not person:  # "Why?", "Tell me more": the previous query says what about
+        query = f"{question} ({previous_query})"
     # Only an answer the user was given sets the topic; "closest" sentences are often off topic.
     prefer = (previous.citations[0].article_id,) if previous.found and previous.citations else ()
+    if prefer and not all(prefer[0] in (articles_with(m.group()) or prefer) for m in _names(question)):
+        prefer = ()  # the question names what the previous article never mentions: a new topic
     return Resolution(query, prefer)
 
 

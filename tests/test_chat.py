@@ -8,7 +8,7 @@ import pytest
 
 from qa.answer import Answer, Citation
 from qa.cases import Conversation, load_question_set
-from qa.chat import Chat, resolve
+from qa.chat import Chat, Resolution, resolve
 from qa.library import Library
 
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "seeds" / "conversations.jsonl"
@@ -188,3 +188,14 @@ def test_follow_up_of_a_not_found_answer_is_kept_to_no_article() -> None:
     resolution = resolve("What challenges did he mention?", _answer("Who is he?", found=False), _articles_with)
     assert resolution.prefer_article_ids == ()
 
+
+
+def test_pronoun_question_naming_another_article_s_subject_starts_a_new_topic() -> None:
+    resolution = resolve("Is it true that Japan sent a delegation?", _answer("Who co-chaired the Israel dialogue?"),
+                         _articles_with)
+    assert resolution == Resolution("Is it true that Japan sent a delegation?", ())
+
+
+def test_question_without_words_of_its_own_carries_the_previous_question() -> None:
+    resolution = resolve("Why?", _answer("Who co-chaired the Israel dialogue?"), _articles_with)
+    assert resolution == Resolution("Why? (Who co-chaired the Israel dialogue?)", (ISRAEL,))
