@@ -87,8 +87,9 @@ class Encoder:
             local_files_only=is_local,
             model_kwargs={"use_safetensors": True},
         )
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        # sentence-transformers renamed this method; accept both names.
+        dimension = getattr(self._model, "get_embedding_dimension", None)
+        self.dim = int((dimension or self._model.get_sentence_embedding_dimension)())
 
     def encode(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
         """Encode texts in batches into an (n, dim) float32 array of unit vectors."""

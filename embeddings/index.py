@@ -101,6 +101,11 @@ class VectorIndex:
             for row_ids, row_scores in zip(ids, scores, strict=True)
         ]
 
+    def set_ef_search(self, ef_search: int) -> None:
+        """Trade HNSW speed for recall (no effect on an exact index)."""
+        if self.approximate:
+            faiss.downcast_index(self._index.index).hnsw.efSearch = ef_search
+
     def copy(self) -> VectorIndex:
         """Return an independent copy, to update while readers keep searching this one."""
         twin = VectorIndex.__new__(VectorIndex)

@@ -17,7 +17,7 @@ from embeddings.encoder import Encoder, load_encoder
 from embeddings.index import VectorIndex
 from qa.answer import Answer, Citation
 from qa.articles import Article, read_articles
-from qa.retrieval import Retriever, RetrievalSettings
+from qa.retrieval import RetrievalSettings, Retriever
 from qa.sentences import split_sentences
 from qa.store import Store
 

@@ -10,7 +10,9 @@ _UNDECOMPOSED = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ł":
                                "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"})
 _WORD = re.compile(r"\w+")
 # Vietnamese names that English copy writes as one word: "Việt Nam" / "Vietnam", "Hà Nội" / "Hanoi".
-_JOINED_NAMES = re.compile(r"\b(viet)\s+(nam)\b|\b(ha)\s+(noi)\b|\b(da)\s+(nang)\b|\b(sai)\s+(gon)\b|\b(hai)\s+(phong)\b")
+_JOINED_NAMES = re.compile(
+    r"\b(viet)\s+(nam)\b|\b(ha)\s+(noi)\b|\b(da)\s+(nang)\b|\b(sai)\s+(gon)\b|\b(hai)\s+(phong)\b"
+)
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be been before being below between both
