@@ -46,7 +46,7 @@ def test_co_chairs_answer_is_cited_with_exact_offsets(seed_library: Library) -> 
     assert text[top.start:top.end] == top.sentence
     assert top.sentence in top.context
     marked = [text[s:e] for s, e in top.highlights]
-    assert "Hoàng Xuân Chiến" in marked and "Amir Eshel" in marked
+    assert marked == ["Hoàng Xuân Chiến"]  # one name: the one nearest the question's words ("co-chair")
     assert [c.rank for c in answer.citations] == list(range(1, len(answer.citations) + 1))
 
 

@@ -1,0 +1,67 @@
+"""How reliable are the marked answer words? Measured on SQuAD's gold answer spans.
+
+For who / when / how-many questions whose first citation is a hit, counts the marked spans that overlap a gold
+answer (precision) and the questions where some gold answer is marked (recall).
+
+    .venv/bin/python benchmarks/highlights.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.retrieval import DEFAULT_DATA, RESULTS  # noqa: E402
+from qa.cases import load_squad  # noqa: E402
+from qa.highlight import question_kind  # noqa: E402
+from qa.library import Library  # noqa: E402
+
+
+def main() -> None:
+    squad = json.loads(DEFAULT_DATA.read_text(encoding="utf-8"))
+    question_set = load_squad(squad)
+    gold: dict[str, list[tuple[int, int]]] = {}
+    for topic in squad["data"]:
+        for paragraph in topic["paragraphs"]:
+            for qa in paragraph["qas"]:
+                gold[qa["question"]] = [(a["answer_start"], a["answer_start"] + len(a["text"]))
+                                        for a in qa["answers"]]
+    library = Library.create(Path(tempfile.mkdtemp(prefix="qa-highlights-")) / "squad.idx")
+    library.sync(question_set.articles)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for case in question_set.cases:
+        kind = question_kind(case.question)
+        if kind is None:
+            continue
+        (top,) = library.search(case.question, top_k=1)
+        if not case.is_hit(top):
+            continue
+        row = counts[kind]
+        row["questions"] += 1
+        spans = gold[case.question]
+        overlapping = [h for h in top.highlights if any(h[0] < end and start < h[1] for start, end in spans)]
+        row["marked spans"] += len(top.highlights)
+        row["spans on a gold answer"] += len(overlapping)
+        row["questions with a mark"] += bool(top.highlights)
+        row["questions with the answer marked"] += bool(overlapping)
+    lines = ["| kind | questions (top-1 hit) | with a mark | precision of marks | answer marked (recall) |",
+             "|---|---|---|---|---|"]
+    for kind, row in sorted(counts.items()):
+        precision = row["spans on a gold answer"] / row["marked spans"] if row["marked spans"] else 0.0
+        recall = row["questions with the answer marked"] / row["questions"]
+        lines.append(f"| {kind} | {row['questions']} | {row['questions with a mark']} | {precision:.3f} "
+                     f"| {recall:.3f} |")
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "highlights.md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
