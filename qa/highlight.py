@@ -20,11 +20,13 @@ _NUMBER = re.compile(r"\b\d[\d,.]*(?: (?:million|billion|thousand|hundred|percen
                      r"|five|six|seven|eight|nine|ten|eleven|twelve|hundreds?|thousands?|millions?)\b")
 _NAME_WORD = r"[A-ZÀ-ỸĐ][\wÀ-ỹ'’\-]*"
 _NAME = re.compile(rf"{_NAME_WORD}(?: {_NAME_WORD})*")
-# Words of rank and office that precede names in news copy: "Sen. Lt. Gen. Nguyen Chi Vinh".
-_TITLE_WORDS = frozenset(fold(w) for w in """Sen Lt Gen Col Maj Major General Deputy Minister Ministry Defence
-    Defense National President Prime Director Vice Chairman Chair Secretary Mr Mrs Ms Dr Prof Ambassador Senator
-    Governor King Queen Prince Head Chief Commander Admiral Colonel Captain Vietnamese Japanese Israeli American
-    The He She They It His Her In On At During According Later Retired Government Policy Dialogue Foreign
+# Ranks and offices that precede a person's name in news copy: "Sen. Lt. Gen. Nguyen Chi Vinh".
+_RANKS = frozenset(fold(w) for w in """Sen Lt Gen Col Maj Major General Deputy Minister President Prime Director
+    Vice Chairman Chair Secretary Mr Mrs Ms Dr Prof Ambassador Senator Governor King Queen Prince Head Chief
+    Commander Admiral Colonel Captain Retired""".split())
+# Words that open a capitalised run without being part of a name.
+_TITLE_WORDS = _RANKS | frozenset(fold(w) for w in """Ministry Defence Defense National Vietnamese Japanese Israeli
+    American The He She They It His Her In On At During According Later Government Policy Dialogue Foreign
     Affairs Army Navy Air Force Department Office""".split())
 _QUESTION_TYPES = (("who", "name"), ("whom", "name"), ("whose", "name"), ("when", "date"), ("what year", "date"),
                    ("which year", "date"), ("what date", "date"), ("what day", "date"), ("how many", "number"),
@@ -53,6 +55,9 @@ def answer_highlights(question: str, sentence: str, offset: int = 0) -> tuple[tu
     else:
         spans = [span for m in _NAME.finditer(sentence) for span in _name_spans(sentence, *m.span())]
     fresh = [(start, end) for start, end in spans if not set(words(sentence[start:end])) <= asked]
+    if kind == "name":
+        # News copy puts a rank or office before a person's name: prefer those names when there are any.
+        fresh = [span for span in fresh if _after_title(sentence, span[0])] or fresh
     if len(fresh) > 1:
         fresh = [_nearest_to_question_words(sentence, fresh, asked)]
     return tuple((start + offset, end + offset) for start, end in fresh)
@@ -66,6 +71,12 @@ def _nearest_to_question_words(sentence: str, spans: list[tuple[int, int]], aske
     if not anchors:
         return spans[0]
     return min(spans, key=lambda span: min(min(abs(a - span[0]), abs(a - span[1])) for a in anchors))
+
+
+def _after_title(sentence: str, start: int) -> bool:
+    """True when one of the three words before `start` is a rank or office ("Gen.", "General (retired)")."""
+    before = re.findall(r"[\wÀ-ỹ]+", sentence[max(0, start - 40):start])[-3:]
+    return any(fold(word) in _RANKS and word[0].isupper() for word in before)
 
 
 def _name_spans(sentence: str, start: int, end: int) -> list[tuple[int, int]]:
