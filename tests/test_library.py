@@ -153,3 +153,14 @@ def test_crash_between_store_commit_and_vector_save_is_recovered(articles: Path,
     library = Library.open(index_dir, encoder)  # store is newer than vectors.faiss: rebuilt from the store
     assert library.counts() == (3, 17)
     assert library.search("Which city flooded?", top_k=1)[0].article_id == "rain"
+
+
+def test_near_duplicate_sentences_are_cited_once(tmp_path: Path, encoder: Encoder) -> None:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    shared = "The storm closed Da Nang airport for two days."
+    (folder / "a.txt").write_text(f"Storm report\n\n{shared} Crews cleared the runway.", encoding="utf-8")
+    (folder / "b.txt").write_text(f"Weather wrap\n\n{shared} Schools reopened on Friday.", encoding="utf-8")
+    library = Library.build(folder, tmp_path / "w.idx", encoder)
+    citations = library.search("Which airport did the storm close?", top_k=5)
+    assert [c.sentence for c in citations].count(shared) == 1
