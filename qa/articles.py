@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.sentences import DATELINE_ONLY
+
 logger = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 MAX_TITLE_CHARS = 160
 
-# A bare dateline such as "VIETNAM, June 2 -" is the first line of some wire stories, not a title.
-_DATELINE_LINE = re.compile(r"^[A-ZÀ-Ỹ][\w .'À-ỹ]*,\s+\w+\.?\s+\d{1,2}\s*[-–—]\s*$")
 # Photo markers glued to titles by Vietnamese news sites ("... dialogue hinh anh 1The 7th ...")
 # and photo credits at the end of captions ("... on Thursday. — VNA/VNS Photo").
 _PHOTO_MARKER = re.compile(r"\s*hinh anh \d+.*$|\s*[—–-]+\s*[\w/]+ Photo\s*$")
@@ -43,7 +43,7 @@ def make_title(text: str) -> str:
     """Pick a readable title: the first non-empty line, skipping a bare dateline and photo markers."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in lines[:3]:
-        if _DATELINE_LINE.match(line):
+        if DATELINE_ONLY.match(line):
             continue
         title = _PHOTO_MARKER.sub("", _MARKDOWN_HEADING.sub("", line)).strip()
         if title:

@@ -14,8 +14,8 @@ MAX_SENTENCE_CHARS = 1200
 _LEADING_DATELINE = re.compile(
     r"^(?:[A-ZÀ-Ỹ][A-ZÀ-Ỹ .,]{2,40}|[A-ZÀ-Ỹ][\wÀ-ỹ .,]{1,40}\([A-Z]{2,6}\))\s*[–—-]\s+(?=\S)"
 )
-# A line that is only a dateline: "VIETNAM, June 2 -".
-_DATELINE_ONLY = re.compile(r"^[A-ZÀ-Ỹ][\w .'À-ỹ]*,\s+\w+\.?\s+\d{1,2}\s*[-–—]$")
+# A line that is only a dateline: "VIETNAM, June 2 -". Neither a sentence nor a title.
+DATELINE_ONLY = re.compile(r"^[A-ZÀ-Ỹ][\w .'À-ỹ]*,\s+\w+\.?\s+\d{1,2}\s*[-–—]$")
 # Agency marks and photo credits that end stories or captions: "/.", "VNA", "— VNS", "— VNA/VNS Photo".
 _TRAILER_ONLY = re.compile(r"^[\s—–\-/.]*(?:(?:[A-Z]{2,6}/)*[A-Z]{2,6}(?: Photo)?)?[\s/.]*$")
 # "hinh anh 1" ("image 1") is a photo marker that Vietnamese sites glue between a title and its caption.
@@ -53,7 +53,7 @@ def _split_photo_marker(line: str, offset: int) -> list[tuple[int, int]]:
 
 def _split_piece(text: str, start: int, end: int) -> list[Span]:
     piece = text[start:end]
-    if not piece.strip() or _DATELINE_ONLY.match(piece.strip()):
+    if not piece.strip() or DATELINE_ONLY.match(piece.strip()):
         return []
     spans = []
     cursor = 0
