@@ -149,7 +149,10 @@ def format_turn(turn: Turn, titles: dict[str, str]) -> str:
     meta_html = "".join(f'<div class="qa-meta">{line}</div>' for line in meta)
     confidence = f'<div class="qa-meta">Confidence {answer.confidence:.0%}</div>'
     if answer.found:
-        body = (f'<div class="qa-label">Answer</div><div class="qa-answer-words">{format_answer_words(answer)}</div>'
+        # The headline is the whole cited sentence with its answer words marked, never the marks alone:
+        # who-question marks are right 58% of the time (benchmarks/highlights.py).
+        headline = format_sentence(answer.citations[0])
+        body = (f'<div class="qa-label">Answer</div><div class="qa-answer-words">{headline}</div>'
                 f'{confidence}<ol class="qa-citations">{"".join(map(format_citation, answer.citations))}</ol>')
         kind = "qa-found"
     else:
@@ -160,12 +163,6 @@ def format_turn(turn: Turn, titles: dict[str, str]) -> str:
         kind = "qa-not-found"
     return (f'<div class="qa-turn"><div class="qa-question">{escape(answer.question)}</div>'
             f'<div class="qa-answer {kind}">{meta_html}{body}</div></div>')
-
-
-def format_answer_words(answer: Answer) -> str:
-    """The first cited sentence with its answer words marked: marks alone could mislead (who-question marks
-    are right 58% of the time, benchmarks/highlights.py), the sentence is the answer."""
-    return format_sentence(answer.citations[0])
 
 
 def format_transcript(chat: Chat | None) -> str:

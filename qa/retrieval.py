@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -56,6 +56,7 @@ class Candidates:
     features: np.ndarray  # (n, len(FEATURES))
     vectors: np.ndarray  # (n, dim), to collapse near-duplicates
     fts_query: str
+    rows: dict[int, SentenceRow]  # fetched once, for features, ranking, confidence and citations
 
 
 def clean_question(question: str) -> str:
@@ -99,13 +100,14 @@ class Retriever:
         stored = self.store.vectors(list(ids))
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
         if not id_list:
-            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), fts_query)
+            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), fts_query, {})
         vectors = np.vstack([stored[i] for i in id_list])
-        features = self._features(id_list, vectors, query_vector[0], fts_query)
-        return Candidates(id_list, features, vectors, fts_query)
+        rows = self.store.sentences(id_list)
+        features = self._features(id_list, rows, vectors, query_vector[0], fts_query)
+        return Candidates(id_list, features, vectors, fts_query, rows)
 
-    def _features(self, ids: list[int], vectors: np.ndarray, query_vector: np.ndarray,
-                  fts_query: str) -> np.ndarray:
+    def _features(self, ids: list[int], rows: dict[int, SentenceRow], vectors: np.ndarray,
+                  query_vector: np.ndarray, fts_query: str) -> np.ndarray:
         dense = vectors @ query_vector
         lexical = self.store.lexical_scores(fts_query, ids)
         own = np.array([lexical.get(i, (0.0, 0.0))[0] for i in ids])
@@ -113,7 +115,6 @@ class Retriever:
         neighbours = self.store.neighbour_vectors(ids)
         dense_neighbours = np.array([max((float(v @ query_vector) for v in neighbours[i]), default=0.0)
                                      for i in ids])
-        rows = self.store.sentences(ids)
         best_in_article: dict[int, float] = {}
         for i, score in zip(ids, dense, strict=True):
             article = rows[i].article_rowid
@@ -136,7 +137,7 @@ class Retriever:
         scores = candidates.features @ settings.effective_weights()
         order = np.argsort(-scores, kind="stable")
         if prefer_article_ids:
-            rows = self.store.sentences(candidates.ids)
+            rows = candidates.rows
             preferred = np.array([i in rows and rows[i].article_id in prefer_article_ids for i in candidates.ids])
             order = order[np.argsort(~preferred[order], kind="stable")]
         kept: list[int] = []
@@ -155,8 +156,8 @@ class Retriever:
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         question = clean_question(question)
-        ranked, _ = self.rank(question, top_k, settings)
-        return self._cite(question, ranked)
+        ranked, candidates = self.rank(question, top_k, settings)
+        return self._cite(question, ranked, candidates.rows)
 
     def answer(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
                threshold: float | None = None, searched_for: str = "",
@@ -167,7 +168,7 @@ class Retriever:
         question = clean_question(question)
         query = clean_question(searched_for) if searched_for else question
         ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids)
-        citations = self._cite(query, ranked)
+        citations = self._cite(query, ranked, candidates.rows)
         confidence = self.confidence(query, candidates, ranked)
         threshold = DEFAULT_NOT_FOUND_THRESHOLD if threshold is None else threshold
         return compose_answer(question, citations, confidence, threshold, query)
@@ -196,23 +197,21 @@ class Retriever:
         total = sum(idf.values())
         coverage = sum(idf[t] for t in covered) / total if total > 0 else 0.0
         numbers = [term for term in terms if term[0].isdigit()]
-        article = self.store.sentences([sentence_id])[sentence_id].article_rowid
+        article = candidates.rows[sentence_id].article_rowid
         unmatched = any(not self.store.article_lexical_scores(f'"{n}"', [article]) for n in numbers)
         return cosine, coverage, float(unmatched)
 
-    def _cite(self, question: str, ranked: list[tuple[int, float]]) -> list[Citation]:
-        rows = self.store.sentences([i for i, _ in ranked])
+    def _cite(self, question: str, ranked: list[tuple[int, float]], rows: dict[int, SentenceRow]
+              ) -> list[Citation]:
         citations = []
         for rank, (sentence_id, score) in enumerate(ranked, start=1):
-            row = rows.get(sentence_id)
-            if row is None:
-                continue
+            row = rows[sentence_id]  # every ranked id is a candidate, and every candidate has its row
             citations.append(Citation(
                 rank=rank, article_id=row.article_id, title=row.title, sentence=row.text, start=row.start,
                 end=row.end, score=round(score, 4), context=self._context(row),
                 highlights=answer_highlights(question, row.text, row.start),
             ))
-        return [replace(c, rank=n) for n, c in enumerate(citations, start=1)]
+        return citations
 
     def _context(self, row: SentenceRow) -> str:
         around = self.store.sentences_at(row.article_rowid, [row.position - 1, row.position + 1])
