@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from qa.answer import Answer
 from qa.library import Library
+from qa.retrieval import clean_question
 from qa.text import STOPWORDS, content_words, fold, words
 
 MAX_TURNS_KEPT = 50
@@ -32,6 +33,7 @@ _SINGULAR_PRONOUNS = frozenset({"it", "its"})
 _PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "these", "those"})
 _DEMONSTRATIVES = frozenset({"that", "this", "there"})  # only as the question's last word: "When was that?"
 _CONTINUATION_WORDS = frozenset({"else", "also", "too"})  # "What else did he say?"
+_MORE_WORDS = frozenset({"else", "more"})  # "What else...?", "Tell me more": not what was already answered
 # "And the Israel one?", "What about Japan?", "How about the second dialogue?"
 _ELLIPSIS = re.compile(r"^(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about\s+)?(?P<rest>.+?)$", re.IGNORECASE)
 _NAME = r"[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*(?:\s+[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*)*"  # "Israel", "Vietnam-Japan", "Ngo Xuan Lich"
@@ -49,6 +51,8 @@ class Resolution:
 
     query: str
     prefer_article_ids: tuple[str, ...] = ()
+    skip_answered: bool = False  # "What else did they agree?": leave out the sentences already given as answers
+    continue_previous: bool = False  # "What else did he say?", "Tell me more": read on after the previous answer
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,15 @@ class Chat:
         """Answer a question, resolving it against the previous turn when it is a follow-up."""
         with self._lock:
             previous = self._turns[-1].answer if self._turns else None
+            answered = {(c.article_id, c.start) for turn in self._turns if turn.answer.found
+                        for c in turn.answer.citations[:1]}
         resolution = resolve(question, previous, self.articles_with)
-        answer = self.library.ask(question, top_k=top_k, searched_for=resolution.query,
-                                  prefer_article_ids=resolution.prefer_article_ids)
+        if resolution.continue_previous and previous is not None and previous.found:
+            answer = self.library.retriever.continue_after(clean_question(question), previous, answered)
+        else:
+            answer = self.library.ask(question, top_k=top_k, searched_for=resolution.query,
+                                      prefer_article_ids=resolution.prefer_article_ids,
+                                      skip=answered if resolution.skip_answered else ())
         with self._lock:
             self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], Turn(answer, resolution)]
         return answer
@@ -137,7 +147,8 @@ def resolve(question: str, previous: Answer | None,
     prefer = (previous.citations[0].article_id,) if previous.found and previous.citations else ()
     if prefer and not all(prefer[0] in (articles_with(m.group()) or prefer) for m in _names(question)):
         prefer = ()  # the question names what the previous article never mentions: a new topic
-    return Resolution(query, prefer)
+    more = any(t in _MORE_WORDS for t in tokens)
+    return Resolution(query, prefer, skip_answered=more, continue_previous=more and not own_words)
 
 
 def _elided_subject(question: str) -> str | None:

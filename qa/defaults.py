@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 INDEX_ENV_VAR = "QA_INDEX"
 
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _libraries: dict[Path, Library] = {}
 
@@ -29,5 +31,15 @@ def default_library() -> Library:
             if os.environ.get(INDEX_ENV_VAR):
                 _libraries[index_dir] = Library.open(index_dir)
             else:
-                _libraries[index_dir] = Library.build(SEEDS_DIR, index_dir)
+                _libraries[index_dir] = _build_seed_index(index_dir)
         return _libraries[index_dir]
+
+
+def _build_seed_index(index_dir: Path) -> Library:
+    """Build or update the seed index; one that this version cannot read (an older format, a damaged file) is
+    only a cache of seeds/, so it is rebuilt instead of refused."""
+    try:
+        return Library.build(SEEDS_DIR, index_dir)
+    except ValueError as error:
+        logger.warning("Rebuilding the seed index %s: %s", index_dir, error)
+        return Library.rebuild(SEEDS_DIR, index_dir)

@@ -63,6 +63,12 @@ def answer_highlights(question: str, sentence: str, offset: int = 0) -> tuple[tu
     return tuple((start + offset, end + offset) for start, end in fresh)
 
 
+def titled_names(sentence: str) -> list[tuple[int, int]]:
+    """Spans of the people a sentence names with a rank or office ("Gen. Ngo Xuan Lich")."""
+    return [span for m in _NAME.finditer(sentence) for span in _name_spans(sentence, *m.span())
+            if _after_title(sentence, span[0])]
+
+
 def _nearest_to_question_words(sentence: str, spans: list[tuple[int, int]], asked: set[str]) -> tuple[int, int]:
     """Of several candidates, keep the one closest to where the sentence repeats the question's words:
     marking every name or number in a sentence was measured to be right only a third of the time."""

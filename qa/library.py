@@ -23,7 +23,7 @@ from qa.store import Store
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence subjects and article centroids
 MANIFEST, STORE, VECTORS, LOCK = "manifest.json", "store.sqlite", "vectors.faiss", ".lock"
 
 
@@ -167,13 +167,15 @@ class Library:
         return self.retriever.citations(question, top_k, settings)
 
     def ask(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
-            searched_for: str = "", prefer_article_ids: Collection[str] = ()) -> Answer:
+            searched_for: str = "", prefer_article_ids: Collection[str] = (),
+            skip: Collection[tuple[str, int]] = ()) -> Answer:
         """Answer a question with cited sentences, or say the articles do not hold the answer.
 
-        A chat passes a follow-up's rewritten query as `searched_for`, and the articles it stays in.
+        A chat passes a follow-up's rewritten query as `searched_for`, the articles it stays in, and the
+        sentences, as (article_id, start), that it already gave and wants left out ("What else...?").
         """
         return self.retriever.answer(question, top_k, settings, self.not_found_threshold, searched_for,
-                                     prefer_article_ids)
+                                     prefer_article_ids, skip)
 
     @property
     def not_found_threshold(self) -> float | None:

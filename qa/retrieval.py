@@ -18,7 +18,8 @@ from qa.text import content_words, words
 
 MAX_QUESTION_CHARS = 1000
 MAX_QUERY_WORDS = 32
-FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article")
+FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
+            "dense_window", "article_centroid", "subject_coverage")
 
 
 @dataclass(frozen=True)
@@ -33,16 +34,16 @@ class RetrievalSettings:
     dense_candidates: int = 50
     lexical_candidates: int = 50
     # Weights of FEATURES: cosine of the sentence, its BM25 and its text window's BM25 (scaled by the best
-    # candidate's), the best cosine of its adjacent sentences, the best cosine in its article, and the
-    # article's BM25 (scaled): a sentence is likelier the answer if its article is about the question.
-    weights: tuple[float, ...] = (1.0, 0.8, 0.0, 0.15, 0.3, 0.4)
+    # candidate's), the best cosine of its adjacent sentences, the best cosine in its article, the article's
+    # BM25 (scaled): a sentence is likelier the answer if its article is about the question; the cosine of the
+    # sentence read with its neighbours (their summed vectors), the cosine of the article's mean vector, and
+    # the IDF-weighted share of the question's words in the sentence or the one that introduced its subject.
+    weights: tuple[float, ...] = (1.0, 0.6, 0.0, 0.1, 1.2, 0.5, 1.2, 1.5, 0.8)
     duplicate_cosine: float = 0.97
 
     def effective_weights(self) -> np.ndarray:
-        if self.mode == "dense":
-            return np.array([1.0, 0, 0, 0, 0, 0])
-        if self.mode == "lexical":
-            return np.array([0, 1.0, 0, 0, 0, 0])
+        if self.mode in ("dense", "lexical"):
+            return np.array([float(name == self.mode) for name in FEATURES])
         if self.mode != "hybrid":
             raise ValueError(f"unknown retrieval mode {self.mode!r}: use hybrid, dense or lexical")
         return np.array(self.weights, dtype=np.float64)
@@ -57,6 +58,7 @@ class Candidates:
     vectors: np.ndarray  # (n, dim), to collapse near-duplicates
     fts_query: str
     rows: dict[int, SentenceRow]  # fetched once, for features, ranking, confidence and citations
+    term_idf: dict[str, float]  # the question's words and how rare they are among the sentences
 
 
 def clean_question(question: str) -> str:
@@ -99,15 +101,24 @@ class Retriever:
             ids.update((i, None) for i, _, _ in self.store.lexical_search(fts_query, settings.lexical_candidates))
         stored = self.store.vectors(list(ids))
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
+        term_idf = self.term_idf(question)
         if not id_list:
-            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), fts_query, {})
+            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), fts_query, {},
+                              term_idf)
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
-        features = self._features(id_list, rows, vectors, query_vector[0], fts_query)
-        return Candidates(id_list, features, vectors, fts_query, rows)
+        features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf)
+        return Candidates(id_list, features, vectors, fts_query, rows, term_idf)
+
+    def term_idf(self, question: str) -> dict[str, float]:
+        """IDF of the question's words over the sentences: its rare words ("population", "GDP") decide what
+        answers it, not the words that every sentence of a corpus shares ("Vietnam", "dialogue")."""
+        terms = content_words(question)[:MAX_QUERY_WORDS]
+        frequencies, sentence_count = self.store.sentence_frequencies(terms)
+        return {t: math.log((sentence_count + 1) / (frequencies[t] + 0.5)) for t in terms}
 
     def _features(self, ids: list[int], rows: dict[int, SentenceRow], vectors: np.ndarray,
-                  query_vector: np.ndarray, fts_query: str) -> np.ndarray:
+                  query_vector: np.ndarray, fts_query: str, term_idf: dict[str, float]) -> np.ndarray:
         dense = vectors @ query_vector
         lexical = self.store.lexical_scores(fts_query, ids)
         own = np.array([lexical.get(i, (0.0, 0.0))[0] for i in ids])
@@ -115,6 +126,9 @@ class Retriever:
         neighbours = self.store.neighbour_vectors(ids)
         dense_neighbours = np.array([max((float(v @ query_vector) for v in neighbours[i]), default=0.0)
                                      for i in ids])
+        windows = vectors + np.array([np.sum(neighbours[i], axis=0) if neighbours[i] else np.zeros(vectors.shape[1])
+                                      for i in ids])
+        dense_window = (windows @ query_vector) / np.maximum(np.linalg.norm(windows, axis=1), 1e-12)
         best_in_article: dict[int, float] = {}
         for i, score in zip(ids, dense, strict=True):
             article = rows[i].article_rowid
@@ -122,15 +136,32 @@ class Retriever:
         dense_article = np.array([best_in_article[rows[i].article_rowid] for i in ids])
         article_scores = self.store.article_lexical_scores(fts_query, list(best_in_article))
         lexical_article = np.array([article_scores.get(rows[i].article_rowid, 0.0) for i in ids])
+        centroids = self.store.article_centroids(list(best_in_article))
+        article_centroid = np.array([float(centroids[rows[i].article_rowid] @ query_vector) for i in ids])
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
-                                _scaled(lexical_article)])
+                                _scaled(lexical_article), dense_window, article_centroid,
+                                self._subject_coverage(ids, rows, term_idf)])
+
+    def _subject_coverage(self, ids: list[int], rows: dict[int, SentenceRow], term_idf: dict[str, float]
+                          ) -> np.ndarray:
+        """IDF-weighted share of the question's words found in each sentence or in the sentence that introduced
+        the person it is about: "He affirmed that..." answers a question that names him."""
+        total = sum(term_idf.values())
+        if total <= 0:
+            return np.zeros(len(ids))
+        subjects = {i: rows[i].subject for i in ids}
+        holders = self.store.sentences_matching(list(term_idf), list({*ids, *filter(None, subjects.values())}))
+        return np.array([sum(idf for term, idf in term_idf.items()
+                             if i in holders[term] or subjects[i] in holders[term]) / total for i in ids])
 
     def rank(self, question: str, top_k: int, settings: RetrievalSettings | None = None,
-             prefer_article_ids: Collection[str] = ()) -> tuple[list[tuple[int, float]], Candidates]:
+             prefer_article_ids: Collection[str] = (), skip: Collection[tuple[str, int]] = ()
+             ) -> tuple[list[tuple[int, float]], Candidates]:
         """Return the top_k (sentence id, fused score), near-duplicates collapsed, and the candidates.
 
         Candidates from `prefer_article_ids` rank before all others (a follow-up question stays in the
-        article its conversation is about); their scores are left as they are.
+        article its conversation is about); their scores are left as they are. Sentences in `skip`, as
+        (article_id, start), are left out.
         """
         settings = settings or RetrievalSettings()
         candidates = self.candidates(question, settings)
@@ -140,6 +171,10 @@ class Retriever:
             rows = candidates.rows
             preferred = np.array([i in rows and rows[i].article_id in prefer_article_ids for i in candidates.ids])
             order = order[np.argsort(~preferred[order], kind="stable")]
+        if skip:
+            rows = candidates.rows
+            order = np.array([k for k in order if (rows[candidates.ids[k]].article_id,
+                                                    rows[candidates.ids[k]].start) not in skip], dtype=int)
         kept: list[int] = []
         for index in order:
             vector = candidates.vectors[index]
@@ -161,17 +196,27 @@ class Retriever:
 
     def answer(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
                threshold: float | None = None, searched_for: str = "",
-               prefer_article_ids: Collection[str] = ()) -> Answer:
+               prefer_article_ids: Collection[str] = (), skip: Collection[tuple[str, int]] = ()) -> Answer:
         """Answer with cited sentences, or "not found" when the best evidence is weak."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
         question = clean_question(question)
         query = clean_question(searched_for) if searched_for else question
-        ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids)
+        ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids, skip)
         citations = self._cite(query, ranked, candidates.rows)
         confidence = self.confidence(query, candidates, ranked)
         threshold = DEFAULT_NOT_FOUND_THRESHOLD if threshold is None else threshold
         return compose_answer(question, citations, confidence, threshold, query)
+
+    def continue_after(self, question: str, previous: Answer, skip: Collection[tuple[str, int]] = ()) -> Answer:
+        """Answer "What else did he say?" as a reader would: with the sentence after the previous answer's (the
+        next one not given yet), at the previous answer's confidence; "not found" at the article's end."""
+        cited = previous.citations[0]
+        following = [row for row in self.store.sentences_after(cited.article_id, cited.start)
+                     if (row.article_id, row.start) not in skip][:1]
+        citations = self._cite(question, [(row.id, 0.0) for row in following], {row.id: row for row in following})
+        return compose_answer(question, citations, previous.confidence if citations else 0.0, 0.0,
+                              f"read on after: {cited.sentence}")
 
     def confidence(self, question: str, candidates: Candidates, ranked: list[tuple[int, float]]) -> float:
         """Estimate how likely the top sentence answers, from its evidence (see confidence_features)."""
@@ -184,16 +229,11 @@ class Retriever:
     def confidence_features(self, question: str, candidates: Candidates, sentence_id: int
                             ) -> tuple[float, float, float]:
         """Cosine of a sentence, the IDF-weighted share of the question's words in its window, and whether the
-        question names a number or ordinal ("5th", "2018") that its article never mentions.
-
-        IDF weighting: a question's rare words ("population", "GDP") decide whether it is answered, not the
-        words that every sentence of a corpus shares ("Vietnam", "dialogue").
-        """
+        question names a number or ordinal ("5th", "2018") that its article never mentions."""
         cosine = float(candidates.features[candidates.ids.index(sentence_id), 0])
-        terms = content_words(question)[:MAX_QUERY_WORDS]
+        idf = candidates.term_idf
+        terms = list(idf)
         covered = self.store.covered_terms(terms, sentence_id)
-        frequencies, sentence_count = self.store.sentence_frequencies(terms)
-        idf = {t: math.log((sentence_count + 1) / (frequencies[t] + 0.5)) for t in terms}
         total = sum(idf.values())
         coverage = sum(idf[t] for t in covered) / total if total > 0 else 0.0
         numbers = [term for term in terms if term[0].isdigit()]

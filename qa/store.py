@@ -13,6 +13,7 @@ import numpy as np
 
 from qa.articles import Article
 from qa.sentences import Span
+from qa.subjects import subject_positions
 from qa.text import fold
 
 SCHEMA = """
@@ -20,14 +21,16 @@ CREATE TABLE IF NOT EXISTS articles (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL UNIQUE,
     title TEXT NOT NULL, path TEXT NOT NULL, url TEXT NOT NULL, date TEXT NOT NULL,
-    content_hash TEXT NOT NULL, text TEXT NOT NULL
+    content_hash TEXT NOT NULL, text TEXT NOT NULL,
+    centroid BLOB NOT NULL  -- the normalised mean of its sentence vectors: what the article is about
 );
 -- AUTOINCREMENT: a sentence id is never reused, so a stale vector index can never point at the wrong sentence.
 CREATE TABLE IF NOT EXISTS sentences (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     position INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    text TEXT NOT NULL, vector BLOB NOT NULL
+    text TEXT NOT NULL, vector BLOB NOT NULL,
+    subject INTEGER  -- the sentence that introduced the person this one is about (qa/subjects.py), if any
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
 -- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded.
@@ -54,6 +57,7 @@ class SentenceRow:
     end: int
     text: str
     article_rowid: int
+    subject: int | None  # id of the sentence that introduced the person this one is about
 
 
 @dataclass(frozen=True)
@@ -122,20 +126,25 @@ class Store:
     def add_article(self, db: sqlite3.Connection, article: Article, spans: Sequence[Span],
                     vectors: np.ndarray) -> list[int]:
         """Insert an article with its sentences and vectors inside a transaction; return the sentence ids."""
+        centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1], dtype=np.float32)
+        centroid = (centroid / max(float(np.linalg.norm(centroid)), 1e-12)).astype(np.float32)
         cursor = db.execute(
-            "INSERT INTO articles (article_id, title, path, url, date, content_hash, text) VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO articles (article_id, title, path, url, date, content_hash, text, centroid) "
+            "VALUES (?,?,?,?,?,?,?,?)",
             (article.article_id, article.title, article.path, article.url, article.date, article.content_hash,
-             article.text),
+             article.text, centroid.tobytes()),
         )
         article_rowid = cursor.lastrowid
         db.execute("INSERT INTO articles_fts (rowid, body) VALUES (?, ?)",
                    (article_rowid, fold(f"{article.title}\n{article.text}")))
-        ids = []
-        for position, span in enumerate(spans):
-            sentence = article.text[span.start:span.end]
+        ids: list[int] = []
+        texts = [article.text[span.start:span.end] for span in spans]
+        for position, (span, sentence, subject) in enumerate(zip(spans, texts, subject_positions(texts),
+                                                                  strict=True)):
             cursor = db.execute(
-                "INSERT INTO sentences (article, position, start, end, text, vector) VALUES (?,?,?,?,?,?)",
-                (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes()),
+                "INSERT INTO sentences (article, position, start, end, text, vector, subject) VALUES (?,?,?,?,?,?,?)",
+                (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes(),
+                 None if subject is None else ids[subject]),
             )
             ids.append(cursor.lastrowid)
             # The window runs from the previous sentence's start to the next one's end, so it also holds
@@ -170,12 +179,20 @@ class Store:
         rows = self._select_sentences("s.article = ? AND s.position IN ({})", list(positions), [article_rowid])
         return {row.position: row for row in rows.values()}
 
+    def sentences_after(self, article_id: str, start: int, limit: int = 10) -> list[SentenceRow]:
+        """The sentences that follow the one at `start` in an article, in order."""
+        rows = self._db().execute(
+            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject "
+            "FROM sentences s JOIN articles a ON a.id = s.article WHERE a.article_id = ? AND s.start > ? "
+            "ORDER BY s.position LIMIT ?", (article_id, start, limit))
+        return [SentenceRow(*row) for row in rows]
+
     def _select_sentences(self, where: str, values: list, leading: list | None = None) -> dict[int, SentenceRow]:
         if not values:
             return {}
         marks = ",".join("?" * len(values))
         rows = self._db().execute(
-            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id "
+            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject "
             f"FROM sentences s JOIN articles a ON a.id = s.article WHERE {where.format(marks)}",
             [*(leading or []), *values],
         )
@@ -273,9 +290,25 @@ class Store:
                                    (f'sentence : "{term}"',)).fetchone()[0] for term in terms}
         return counts, db.execute("SELECT count(*) FROM sentences").fetchone()[0]
 
+    def sentences_matching(self, terms: Sequence[str], ids: Sequence[int]) -> dict[str, set[int]]:
+        """For each word, which of the given sentences hold it (after stemming) in the sentence itself."""
+        if not ids:
+            return {term: set() for term in terms}
+        marks = ",".join("?" * len(ids))
+        db = self._db()
+        return {term: {row[0] for row in db.execute(
+            f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
+            [f'sentence : "{term}"', *ids])} for term in terms}
+
     def covered_terms(self, terms: Sequence[str], sentence_id: int) -> set[str]:
         """Which words occur, after stemming, in a sentence or its neighbourhood."""
         db = self._db()
         return {term for term in terms if db.execute(
             "SELECT 1 FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid = ?", (f'"{term}"', sentence_id),
         ).fetchone()}
+
+    def article_centroids(self, article_rowids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The normalised mean sentence vector of each article."""
+        marks = ",".join("?" * len(article_rowids))
+        rows = self._db().execute(f"SELECT id, centroid FROM articles WHERE id IN ({marks})", list(article_rowids))
+        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in rows}

@@ -14,11 +14,12 @@ from qa.library import Library
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "seeds" / "conversations.jsonl"
 ISRAEL, JAPAN = "004_e8ce38fb4ece313b", "000_455ed2948e93ac7b"
 
-# The issue asks for all 16 conversations; measured 10 of 16 pass every turn (31 of 39 turns). Five of the six
-# misses are retrieval misses of the self-contained question (asked alone too): "Who led the Japanese side",
-# "previous dialogue" vs "6th", Chiến's maritime remarks, the Israel photo caption, "gift" vs "present ... with";
-# one is the chat's: "What else did he say?" has no words to search. This guards the measured level.
-MIN_CONVERSATIONS_PASSING = 10
+# The issue asks for all 16 conversations; measured 11 of 16 pass every turn (33 of 39 turns). Two misses cite
+# the Israel photo caption ("...Dialogue in Hà Nội on Thursday.") where the file expects the lead sentence for
+# "Where / When was the Israel dialogue held?"; three are retrieval misses of the self-contained question:
+# "previous dialogue" vs "6th", the Israel photo caption, "gift" vs "present ... with". This guards the measured
+# level so a regression fails; it is not the target.
+MIN_CONVERSATIONS_PASSING = 11
 
 
 def _first_cited(answer: Answer) -> Citation | None:
@@ -74,7 +75,9 @@ def test_and_the_israel_one_asks_the_previous_question_about_israel(seed_library
     chat = Chat(seed_library)
     _expect(chat.ask("Where was the Japan dialogue held?"), JAPAN, "held the 7th defence policy dialogue in Hanoi")
     answer = chat.ask("And the Israel one?")
-    _expect(answer, ISRAEL, "took place in Hà Nội on Thursday")
+    # The issue asks for the Israel article; the lead and the photo caption both say where it was held.
+    _expect(answer, ISRAEL, "Israel Defence Policy Dialogue")
+    assert "Hà Nội" in _first_cited(answer).sentence
     assert answer.searched_for == "Where was the Israel dialogue held?"
 
 
@@ -94,6 +97,17 @@ def test_new_question_is_not_polluted_by_the_previous_topic(seed_library: Librar
     _expect(answer, JAPAN, "under the chair of Vietnamese Deputy Defence Minister")
     assert answer.searched_for == "Who chaired the Vietnam-Japan dialogue?"
     assert chat.turns[-1].resolution.prefer_article_ids == ()
+
+
+@pytest.mark.slow
+def test_what_else_reads_on_after_the_answers_already_given(seed_library: Library) -> None:
+    chat = Chat(seed_library)
+    chat.ask("How did Ngo Xuan Lich describe the annual defence policy dialogue?")
+    chat.ask("What did he ask the relevant agencies to do?")
+    answer = chat.ask("What else did he say?")
+    _expect(answer, JAPAN, "Vietnam attaches importance to develop comprehensive")
+    assert answer.found and answer.searched_for.startswith("read on after: The Vietnamese minister welcomed")
+    assert chat.ask("What else did he say?").citations[0].sentence.startswith("He urged the two sides")
 
 
 @pytest.mark.slow
