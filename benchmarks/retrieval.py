@@ -129,7 +129,7 @@ def ranks_for(gathered: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray
 # Values each weight may take in the search (the dense cosine's weight is fixed to set the scale), and the
 # starting points: the shipped weights and the last ones chosen before the three newest features.
 WEIGHT_STEPS = (0.0, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2, 1.5)
-PREVIOUS_WEIGHTS = (1.0, 0.8, 0.0, 0.15, 0.3, 0.4, 0.0, 0.0, 0.0)
+PREVIOUS_WEIGHTS = (1.0, 0.8, 0.0, 0.15, 0.3, 0.4, 0.0, 0.0, 0.0, 0.0)
 
 
 def seed_evidence(seeds: Library, settings: RetrievalSettings) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:

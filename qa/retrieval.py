@@ -18,8 +18,11 @@ from qa.text import content_words, words
 
 MAX_QUESTION_CHARS = 1000
 MAX_QUERY_WORDS = 32
+# A caption describes a photo: it answers questions about the photo, and only repeats the story otherwise.
+PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
+                         "caption"})
 FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
-            "dense_window", "article_centroid", "subject_coverage")
+            "dense_window", "article_centroid", "subject_coverage", "photo_caption")
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,9 @@ class RetrievalSettings:
     # candidate's), the best cosine of its adjacent sentences, the best cosine in its article, the article's
     # BM25 (scaled): a sentence is likelier the answer if its article is about the question; the cosine of the
     # sentence read with its neighbours (their summed vectors), the cosine of the article's mean vector, and
-    # the IDF-weighted share of the question's words in the sentence or the one that introduced its subject.
-    weights: tuple[float, ...] = (1.0, 0.6, 0.0, 0.1, 1.2, 0.5, 1.2, 1.5, 0.8)
+    # the IDF-weighted share of the question's words in the sentence or the one that introduced its subject;
+    # and +1 for a photo caption when the question asks about a photo, -1 when it does not.
+    weights: tuple[float, ...] = (1.0, 0.6, 0.0, 0.1, 1.2, 0.5, 1.2, 1.5, 0.8, 0.5)
     duplicate_cosine: float = 0.97
 
     def effective_weights(self) -> np.ndarray:
@@ -108,6 +112,9 @@ class Retriever:
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
         features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf)
+        asks_about_photo = bool(PHOTO_WORDS.intersection(words(question)))
+        features[:, FEATURES.index("photo_caption")] = [float(asks_about_photo and rows[i].caption)
+                                                        for i in id_list]
         return Candidates(id_list, features, vectors, fts_query, rows, term_idf)
 
     def term_idf(self, question: str) -> dict[str, float]:
@@ -140,7 +147,7 @@ class Retriever:
         article_centroid = np.array([float(centroids[rows[i].article_rowid] @ query_vector) for i in ids])
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
                                 _scaled(lexical_article), dense_window, article_centroid,
-                                self._subject_coverage(ids, rows, term_idf)])
+                                self._subject_coverage(ids, rows, term_idf), np.zeros(len(ids))])
 
     def _subject_coverage(self, ids: list[int], rows: dict[int, SentenceRow], term_idf: dict[str, float]
                           ) -> np.ndarray:
@@ -222,14 +229,16 @@ class Retriever:
         """Estimate how likely the top sentence answers, from its evidence (see confidence_features)."""
         if not ranked:
             return 0.0
-        cosine, coverage, unmatched = self.confidence_features(question, candidates, ranked[0][0])
+        cosine, coverage, unmatched, caption = self.confidence_features(question, candidates, ranked[0][0])
         return _logistic(CONFIDENCE_COSINE * cosine + CONFIDENCE_COVERAGE * coverage
-                         + CONFIDENCE_UNMATCHED_NUMBER * unmatched + CONFIDENCE_BIAS)
+                         + CONFIDENCE_UNMATCHED_NUMBER * unmatched + CONFIDENCE_PHOTO_CAPTION * caption
+                         + CONFIDENCE_BIAS)
 
     def confidence_features(self, question: str, candidates: Candidates, sentence_id: int
-                            ) -> tuple[float, float, float]:
-        """Cosine of a sentence, the IDF-weighted share of the question's words in its window, and whether the
-        question names a number or ordinal ("5th", "2018") that its article never mentions."""
+                            ) -> tuple[float, float, float, float]:
+        """Cosine of a sentence, the IDF-weighted share of the question's words in its window, whether the
+        question names a number or ordinal ("5th", "2018") that its article never mentions, and whether the
+        question asks about a photo and the sentence is a photo caption."""
         cosine = float(candidates.features[candidates.ids.index(sentence_id), 0])
         idf = candidates.term_idf
         terms = list(idf)
@@ -239,7 +248,8 @@ class Retriever:
         numbers = [term for term in terms if term[0].isdigit()]
         article = candidates.rows[sentence_id].article_rowid
         unmatched = any(not self.store.article_lexical_scores(f'"{n}"', [article]) for n in numbers)
-        return cosine, coverage, float(unmatched)
+        caption = float(candidates.features[candidates.ids.index(sentence_id), FEATURES.index("photo_caption")])
+        return cosine, coverage, float(unmatched), caption
 
     def _cite(self, question: str, ranked: list[tuple[int, float]], rows: dict[int, SentenceRow]
               ) -> list[Citation]:
@@ -266,6 +276,9 @@ class Retriever:
 CONFIDENCE_COSINE = 12.0
 CONFIDENCE_COVERAGE = 6.0
 CONFIDENCE_UNMATCHED_NUMBER = -8.0
+# A question about a photo is answered by its caption, which shares few words with it ("What does the photo
+# show?" / "Signing ceremony for the minutes of..."): a caption on top is decisive evidence by itself.
+CONFIDENCE_PHOTO_CAPTION = 8.0
 CONFIDENCE_BIAS = -6.8
 
 

@@ -22,6 +22,10 @@ _TRAILER_ONLY = re.compile(r"^[\s—–\-/.]*(?:(?:[A-Z]{2,6}/)*[A-Z]{2,6}(?: Ph
 _PHOTO_MARKER = re.compile(r"\s*hinh anh \d+")
 
 
+# A photo credit: "(Photo: qdnd.vn)", "— VNA/VNS Photo". The line that holds one is a caption.
+_PHOTO_CREDIT = re.compile(r"\(Photo\b|[—–-]\s*(?:[A-Z]{2,6}/)*[A-Z]{2,6} Photo\s*$")
+
+
 @dataclass(frozen=True)
 class Span:
     """A sentence as offsets into its article: text[start:end]."""
@@ -42,6 +46,17 @@ def split_sentences(text: str) -> list[Span]:
         for piece_start, piece_end in _split_photo_marker(line.group(), line.start()):
             spans.extend(_split_piece(text, piece_start, piece_end))
     return spans
+
+
+def is_photo_caption(text: str, span: Span) -> bool:
+    """True when the sentence is part of a photo caption: its line carries a photo credit."""
+    line_start = text.rfind("\n", 0, span.start) + 1
+    line_end = text.find("\n", span.end)
+    line = text[line_start:] if line_end < 0 else text[line_start:line_end]
+    marker = _PHOTO_MARKER.search(line)  # a title glued before its caption is not part of it
+    if marker and span.start < line_start + marker.end():
+        return False
+    return bool(_PHOTO_CREDIT.search(line))
 
 
 def _split_photo_marker(line: str, offset: int) -> list[tuple[int, int]]:

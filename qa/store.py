@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.articles import Article
-from qa.sentences import Span
+from qa.sentences import Span, is_photo_caption
 from qa.subjects import subject_positions
 from qa.text import fold
 
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS sentences (
     article INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     position INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
     text TEXT NOT NULL, vector BLOB NOT NULL,
-    subject INTEGER  -- the sentence that introduced the person this one is about (qa/subjects.py), if any
+    subject INTEGER,  -- the sentence that introduced the person this one is about (qa/subjects.py), if any
+    caption INTEGER NOT NULL  -- 1 for a photo caption (qa/sentences.py)
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
 -- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded.
@@ -58,6 +59,7 @@ class SentenceRow:
     text: str
     article_rowid: int
     subject: int | None  # id of the sentence that introduced the person this one is about
+    caption: bool  # part of a photo caption
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,10 @@ class Store:
         for position, (span, sentence, subject) in enumerate(zip(spans, texts, subject_positions(texts),
                                                                   strict=True)):
             cursor = db.execute(
-                "INSERT INTO sentences (article, position, start, end, text, vector, subject) VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO sentences (article, position, start, end, text, vector, subject, caption) "
+                "VALUES (?,?,?,?,?,?,?,?)",
                 (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes(),
-                 None if subject is None else ids[subject]),
+                 None if subject is None else ids[subject], int(is_photo_caption(article.text, span))),
             )
             ids.append(cursor.lastrowid)
             # The window runs from the previous sentence's start to the next one's end, so it also holds
@@ -182,7 +185,7 @@ class Store:
     def sentences_after(self, article_id: str, start: int, limit: int = 10) -> list[SentenceRow]:
         """The sentences that follow the one at `start` in an article, in order."""
         rows = self._db().execute(
-            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject "
+            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption "
             "FROM sentences s JOIN articles a ON a.id = s.article WHERE a.article_id = ? AND s.start > ? "
             "ORDER BY s.position LIMIT ?", (article_id, start, limit))
         return [SentenceRow(*row) for row in rows]
@@ -192,7 +195,7 @@ class Store:
             return {}
         marks = ",".join("?" * len(values))
         rows = self._db().execute(
-            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject "
+            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption "
             f"FROM sentences s JOIN articles a ON a.id = s.article WHERE {where.format(marks)}",
             [*(leading or []), *values],
         )

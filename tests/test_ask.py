@@ -16,10 +16,9 @@ def test_question_file_is_well_formed() -> None:
     assert not SEED_QUESTIONS.errors and len(SEED_QUESTIONS.cases) >= 40 and len(answerable) < 50
 
 
-# The target is 90%; measured 36/42 = 0.857 answered with the expected sentence first (37/42 have it
-# first, one of them below the "not found" threshold; BENCHMARKS.md lists the misses). This guards the measured
-# level so a regression fails; it is not the target.
-MIN_SEED_HIT_AT_1 = 0.85
+# The target is 90%; measured 37/42 = 0.881 answered with the expected sentence first (BENCHMARKS.md lists
+# the five misses). This guards the measured level so a regression fails; it is not the target.
+MIN_SEED_HIT_AT_1 = 0.88
 
 
 def test_expected_sentence_is_first_citation_for_most_questions(seed_library: Library) -> None:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.sentences import MAX_SENTENCE_CHARS, split_sentences
+from qa.sentences import MAX_SENTENCE_CHARS, is_photo_caption, split_sentences
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -51,6 +51,13 @@ def test_glued_photo_caption_is_split_from_the_title() -> None:
     japan = sentences_of((SEEDS / "000_455ed2948e93ac7b.txt").read_text(encoding="utf-8"))
     assert japan[0] == "Vietnam, Japan hold 7th defence policy dialogue"
     assert japan[1].startswith("The\xa07th defemce policy dialogue") and japan[1].endswith("(Photo: qdnd.vn)")
+
+
+def test_photo_captions_are_recognised_by_their_credit() -> None:
+    text = ("Vietnam, Japan hold talks hinh anh 1The talks in Hanoi (Photo: qdnd.vn)\n\n"
+            "Signing ceremony in Hà Nội on Thursday. — VNA/VNS Photo\n\nThe two sides met. He spoke of photos.")
+    captions = [text[s.start:s.end] for s in split_sentences(text) if is_photo_caption(text, s)]
+    assert captions == ["The talks in Hanoi (Photo: qdnd.vn)", "Signing ceremony in Hà Nội on Thursday."]
 
 
 def test_common_abbreviations_and_quotes() -> None:
