@@ -26,15 +26,15 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.retrieval import DEFAULT_DATA  # noqa: E402
 from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD  # noqa: E402
 from qa.cases import load_question_set, load_squad  # noqa: E402
-from qa.library import Library  # noqa: E402
-from qa.retrieval import (  # noqa: E402
+from qa.confidence import (  # noqa: E402
     CONFIDENCE_BIAS,
     CONFIDENCE_COSINE,
     CONFIDENCE_COVERAGE,
     CONFIDENCE_PHOTO_CAPTION,
     CONFIDENCE_UNMATCHED_NUMBER,
-    RetrievalSettings,
 )
+from qa.library import Library  # noqa: E402
+from qa.retrieval import RetrievalSettings  # noqa: E402
 
 
 def features(library: Library, questions: list[str]) -> np.ndarray:

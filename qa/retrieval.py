@@ -12,6 +12,7 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
 from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer, Citation, compose_answer
+from qa.confidence import confidence_of, evidence_for
 from qa.highlight import answer_highlights
 from qa.store import SentenceRow, Store
 from qa.text import content_words, words
@@ -226,30 +227,16 @@ class Retriever:
                               f"read on after: {cited.sentence}")
 
     def confidence(self, question: str, candidates: Candidates, ranked: list[tuple[int, float]]) -> float:
-        """Estimate how likely the top sentence answers, from its evidence (see confidence_features)."""
-        if not ranked:
-            return 0.0
-        cosine, coverage, unmatched, caption = self.confidence_features(question, candidates, ranked[0][0])
-        return _logistic(CONFIDENCE_COSINE * cosine + CONFIDENCE_COVERAGE * coverage
-                         + CONFIDENCE_UNMATCHED_NUMBER * unmatched + CONFIDENCE_PHOTO_CAPTION * caption
-                         + CONFIDENCE_BIAS)
+        """Estimate how likely the top sentence answers, from its evidence (qa/confidence.py)."""
+        return confidence_of(self.confidence_features(question, candidates, ranked[0][0])) if ranked else 0.0
 
     def confidence_features(self, question: str, candidates: Candidates, sentence_id: int
                             ) -> tuple[float, float, float, float]:
-        """Cosine of a sentence, the IDF-weighted share of the question's words in its window, whether the
-        question names a number or ordinal ("5th", "2018") that its article never mentions, and whether the
-        question asks about a photo and the sentence is a photo caption."""
-        cosine = float(candidates.features[candidates.ids.index(sentence_id), 0])
-        idf = candidates.term_idf
-        terms = list(idf)
-        covered = self.store.covered_terms(terms, sentence_id)
-        total = sum(idf.values())
-        coverage = sum(idf[t] for t in covered) / total if total > 0 else 0.0
-        numbers = [term for term in terms if term[0].isdigit()]
-        article = candidates.rows[sentence_id].article_rowid
-        unmatched = any(not self.store.article_lexical_scores(f'"{n}"', [article]) for n in numbers)
-        caption = float(candidates.features[candidates.ids.index(sentence_id), FEATURES.index("photo_caption")])
-        return cosine, coverage, float(unmatched), caption
+        """The evidence that one candidate answers the question (qa/confidence.py: evidence_for)."""
+        index = candidates.ids.index(sentence_id)
+        return evidence_for(self.store, candidates.term_idf, candidates.rows[sentence_id],
+                            cosine=float(candidates.features[index, 0]),
+                            caption=float(candidates.features[index, FEATURES.index("photo_caption")]))
 
     def _cite(self, question: str, ranked: list[tuple[int, float]], rows: dict[int, SentenceRow]
               ) -> list[Citation]:
@@ -266,24 +253,6 @@ class Retriever:
     def _context(self, row: SentenceRow) -> str:
         around = self.store.sentences_at(row.article_rowid, [row.position - 1, row.position + 1])
         return " ".join(r.text for r in (around.get(row.position - 1), row, around.get(row.position + 1)) if r)
-
-
-# Logistic confidence. benchmarks/calibrate_confidence.py fits one on SQuAD and the seed questions, but its
-# negatives are mostly easy (SQuAD questions asked of the seed articles), so it underweights the near misses
-# ("What is the population of Tokyo?" over an article that mentions Tokyo). These constants put the boundary
-# where the seed questions separate, cosine + 0.5 * coverage = 0.567, and treat a number or ordinal the article
-# never mentions as decisive; the script reports how they do on every group (BENCHMARKS.md).
-CONFIDENCE_COSINE = 12.0
-CONFIDENCE_COVERAGE = 6.0
-CONFIDENCE_UNMATCHED_NUMBER = -8.0
-# A question about a photo is answered by its caption, which shares few words with it ("What does the photo
-# show?" / "Signing ceremony for the minutes of..."): a caption on top is decisive evidence by itself.
-CONFIDENCE_PHOTO_CAPTION = 8.0
-CONFIDENCE_BIAS = -6.8
-
-
-def _logistic(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
