@@ -112,10 +112,8 @@ class Retriever:
                               term_idf)
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
-        features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf)
         asks_about_photo = bool(PHOTO_WORDS.intersection(words(question)))
-        features[:, FEATURES.index("photo_caption")] = [float(asks_about_photo and rows[i].caption)
-                                                        for i in id_list]
+        features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, asks_about_photo)
         return Candidates(id_list, features, vectors, fts_query, rows, term_idf)
 
     def term_idf(self, question: str) -> dict[str, float]:
@@ -126,7 +124,8 @@ class Retriever:
         return {t: math.log((sentence_count + 1) / (frequencies[t] + 0.5)) for t in terms}
 
     def _features(self, ids: list[int], rows: dict[int, SentenceRow], vectors: np.ndarray,
-                  query_vector: np.ndarray, fts_query: str, term_idf: dict[str, float]) -> np.ndarray:
+                  query_vector: np.ndarray, fts_query: str, term_idf: dict[str, float], asks_about_photo: bool
+                  ) -> np.ndarray:
         dense = vectors @ query_vector
         lexical = self.store.lexical_scores(fts_query, ids)
         own = np.array([lexical.get(i, (0.0, 0.0))[0] for i in ids])
@@ -148,7 +147,8 @@ class Retriever:
         article_centroid = np.array([float(centroids[rows[i].article_rowid] @ query_vector) for i in ids])
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
                                 _scaled(lexical_article), dense_window, article_centroid,
-                                self._subject_coverage(ids, rows, term_idf), np.zeros(len(ids))])
+                                self._subject_coverage(ids, rows, term_idf),
+                                [float(asks_about_photo and rows[i].caption) for i in ids]])
 
     def _subject_coverage(self, ids: list[int], rows: dict[int, SentenceRow], term_idf: dict[str, float]
                           ) -> np.ndarray:
