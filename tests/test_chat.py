@@ -208,3 +208,11 @@ def test_pronoun_question_naming_another_article_s_subject_starts_a_new_topic() 
 def test_question_without_words_of_its_own_carries_the_previous_question() -> None:
     resolution = resolve("Why?", _answer("Who co-chaired the Israel dialogue?"), _articles_with)
     assert resolution == Resolution("Why? (Who co-chaired the Israel dialogue?)", (ISRAEL,))
+
+
+@pytest.mark.parametrize("question,reads_on", [("Tell me more", True), ("What else did he say?", True),
+                                               ("What else did they agree on?", False)])
+def test_more_follow_ups_skip_what_was_answered_and_read_on_without_words_of_their_own(question: str,
+                                                                                       reads_on: bool) -> None:
+    resolution = resolve(question, _answer("Who co-chaired the Israel dialogue?"), _articles_with)
+    assert resolution.skip_answered and resolution.continue_previous == reads_on

@@ -101,6 +101,19 @@ def test_index_from_another_model_is_refused(articles: Path, tmp_path: Path, enc
         Library.open(index_dir, encoder)
 
 
+def test_index_of_an_older_format_is_refused_but_the_seed_index_is_rebuilt(tmp_path: Path, encoder: Encoder) -> None:
+    from qa import defaults
+
+    index_dir = tmp_path / "seeds.idx"
+    Library.build(defaults.SEEDS_DIR, index_dir, encoder).store.close()
+    manifest = json.loads((index_dir / MANIFEST).read_text())
+    (index_dir / MANIFEST).write_text(json.dumps({**manifest, "format_version": 1}))
+    with pytest.raises(ValueError, match="format version 1.*qa index"):
+        Library.open(index_dir, encoder)
+    rebuilt = defaults._build_seed_index(index_dir)
+    assert rebuilt.ask("Who co-chaired the Israel dialogue?").found
+
+
 def test_missing_index_says_how_to_build_it(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="qa index"):
         Library.open(tmp_path / "none.idx")
