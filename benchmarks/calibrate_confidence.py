@@ -41,7 +41,7 @@ def features(library: Library, questions: list[str]) -> np.ndarray:
     rows = []
     for question in questions:
         ranked, candidates = library.retriever.rank(question, 1, RetrievalSettings())
-        rows.append(library.retriever.confidence_features(question, candidates, ranked[0][0]))
+        rows.append(library.retriever.confidence_features(candidates, ranked[0][0]))
     return np.array(rows)
 
 

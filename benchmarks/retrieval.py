@@ -139,7 +139,7 @@ def seed_evidence(seeds: Library, settings: RetrievalSettings) -> list[tuple[np.
     for case in load_question_set(ROOT / "seeds" / "questions.jsonl").cases:
         candidates = seeds.retriever.candidates(case.question, settings)
         mask = hit_mask(case, candidates.ids, candidates.rows)
-        confidences = np.array([seeds.retriever.confidence(case.question, candidates, [(i, 0.0)])
+        confidences = np.array([seeds.retriever.confidence(candidates, [(i, 0.0)])
                                 for i in candidates.ids])
         gathered.append((candidates.features, mask, confidences, case.answerable))
     return gathered

@@ -26,7 +26,8 @@ def evidence_for(store: Store, term_idf: dict[str, float], sentence: SentenceRow
     names a number or ordinal ("5th", "2018") that its article never mentions, and whether the question asks
     about a photo and the sentence is a photo caption (the ranking's photo_caption feature, given)."""
     terms = list(term_idf)
-    covered = store.covered_terms(terms, sentence.id)
+    holders = store.sentences_matching(terms, [sentence.id], in_window=True)
+    covered = [term for term in terms if sentence.id in holders[term]]
     total = sum(term_idf.values())
     coverage = sum(term_idf[t] for t in covered) / total if total > 0 else 0.0
     numbers = [term for term in terms if term[0].isdigit()]

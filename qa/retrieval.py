@@ -61,7 +61,6 @@ class Candidates:
     ids: list[int]
     features: np.ndarray  # (n, len(FEATURES))
     vectors: np.ndarray  # (n, dim), to collapse near-duplicates
-    fts_query: str
     rows: dict[int, SentenceRow]  # fetched once, for features, ranking, confidence and citations
     term_idf: dict[str, float]  # the question's words and how rare they are among the sentences
 
@@ -108,13 +107,12 @@ class Retriever:
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
         term_idf = self.term_idf(question)
         if not id_list:
-            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), fts_query, {},
-                              term_idf)
+            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf)
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
         asks_about_photo = bool(PHOTO_WORDS.intersection(words(question)))
         features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, asks_about_photo)
-        return Candidates(id_list, features, vectors, fts_query, rows, term_idf)
+        return Candidates(id_list, features, vectors, rows, term_idf)
 
     def term_idf(self, question: str) -> dict[str, float]:
         """IDF of the question's words over the sentences: its rare words ("population", "GDP") decide what
@@ -212,7 +210,7 @@ class Retriever:
         query = clean_question(searched_for) if searched_for else question
         ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids, skip)
         citations = self._cite(query, ranked, candidates.rows)
-        confidence = self.confidence(query, candidates, ranked)
+        confidence = self.confidence(candidates, ranked)
         threshold = DEFAULT_NOT_FOUND_THRESHOLD if threshold is None else threshold
         return compose_answer(question, citations, confidence, threshold, query)
 
@@ -226,11 +224,11 @@ class Retriever:
         return compose_answer(question, citations, previous.confidence if citations else 0.0, 0.0,
                               f"read on after: {cited.sentence}")
 
-    def confidence(self, question: str, candidates: Candidates, ranked: list[tuple[int, float]]) -> float:
+    def confidence(self, candidates: Candidates, ranked: list[tuple[int, float]]) -> float:
         """Estimate how likely the top sentence answers, from its evidence (qa/confidence.py)."""
-        return confidence_of(self.confidence_features(question, candidates, ranked[0][0])) if ranked else 0.0
+        return confidence_of(self.confidence_features(candidates, ranked[0][0])) if ranked else 0.0
 
-    def confidence_features(self, question: str, candidates: Candidates, sentence_id: int
+    def confidence_features(self, candidates: Candidates, sentence_id: int
                             ) -> tuple[float, float, float, float]:
         """The evidence that one candidate answers the question (qa/confidence.py: evidence_for)."""
         index = candidates.ids.index(sentence_id)

@@ -73,6 +73,11 @@ class StoredArticle:
     text: str
 
 
+# The columns of a SentenceRow, in its field order.
+_SENTENCE_ROWS = ("SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption "
+                  "FROM sentences s JOIN articles a ON a.id = s.article")
+
+
 class Store:
     """One SQLite file; a connection per thread, WAL so readers never wait for a writer."""
 
@@ -184,21 +189,15 @@ class Store:
 
     def sentences_after(self, article_id: str, start: int, limit: int = 10) -> list[SentenceRow]:
         """The sentences that follow the one at `start` in an article, in order."""
-        rows = self._db().execute(
-            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption "
-            "FROM sentences s JOIN articles a ON a.id = s.article WHERE a.article_id = ? AND s.start > ? "
-            "ORDER BY s.position LIMIT ?", (article_id, start, limit))
+        rows = self._db().execute(f"{_SENTENCE_ROWS} WHERE a.article_id = ? AND s.start > ? ORDER BY s.position "
+                                  "LIMIT ?", (article_id, start, limit))
         return [SentenceRow(*row) for row in rows]
 
     def _select_sentences(self, where: str, values: list, leading: list | None = None) -> dict[int, SentenceRow]:
         if not values:
             return {}
         marks = ",".join("?" * len(values))
-        rows = self._db().execute(
-            "SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption "
-            f"FROM sentences s JOIN articles a ON a.id = s.article WHERE {where.format(marks)}",
-            [*(leading or []), *values],
-        )
+        rows = self._db().execute(f"{_SENTENCE_ROWS} WHERE {where.format(marks)}", [*(leading or []), *values])
         return {row[0]: SentenceRow(*row) for row in rows}
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
@@ -293,22 +292,18 @@ class Store:
                                    (f'sentence : "{term}"',)).fetchone()[0] for term in terms}
         return counts, db.execute("SELECT count(*) FROM sentences").fetchone()[0]
 
-    def sentences_matching(self, terms: Sequence[str], ids: Sequence[int]) -> dict[str, set[int]]:
-        """For each word, which of the given sentences hold it (after stemming) in the sentence itself."""
+    def sentences_matching(self, terms: Sequence[str], ids: Sequence[int], in_window: bool = False
+                           ) -> dict[str, set[int]]:
+        """For each word, which of the given sentences hold it (after stemming): in the sentence itself, or with
+        `in_window` anywhere from the previous sentence to the next."""
         if not ids:
             return {term: set() for term in terms}
         marks = ",".join("?" * len(ids))
+        column = "" if in_window else "sentence : "
         db = self._db()
         return {term: {row[0] for row in db.execute(
             f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [f'sentence : "{term}"', *ids])} for term in terms}
-
-    def covered_terms(self, terms: Sequence[str], sentence_id: int) -> set[str]:
-        """Which words occur, after stemming, in a sentence or its neighbourhood."""
-        db = self._db()
-        return {term for term in terms if db.execute(
-            "SELECT 1 FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid = ?", (f'"{term}"', sentence_id),
-        ).fetchone()}
+            [f'{column}"{term}"', *ids])} for term in terms}
 
     def article_centroids(self, article_rowids: Sequence[int]) -> dict[int, np.ndarray]:
         """The normalised mean sentence vector of each article."""
