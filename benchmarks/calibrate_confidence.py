@@ -1,8 +1,8 @@
 """Fit the "not found" confidence: a logistic model of the top sentence's evidence.
 
 Features: its cosine, the share of the question's words in its window, whether the question names a
-number its article never mentions, and whether it asks about a photo that the sentence captions
-(Retriever.confidence_features).
+number its article never mentions, whether it asks about a photo that the sentence captions, and the share of
+the question's words that no sentence holds (Retriever.confidence_features).
 
 Positives: questions asked of the articles that answer them (seeds/questions.jsonl answerable, SQuAD on its own
 paragraphs). Negatives: the seed file's unanswerable questions, SQuAD questions asked of the seed articles and
@@ -32,6 +32,7 @@ from qa.confidence import (  # noqa: E402
     CONFIDENCE_COVERAGE,
     CONFIDENCE_PHOTO_CAPTION,
     CONFIDENCE_UNMATCHED_NUMBER,
+    CONFIDENCE_UNSEEN,
 )
 from qa.library import Library  # noqa: E402
 from qa.retrieval import RetrievalSettings  # noqa: E402
@@ -75,7 +76,7 @@ def main() -> None:
     y = np.concatenate([np.full(len(g[0]), g[1]) for g in groups])
     weights = fit_logistic(x, y)
     shipped = np.array([CONFIDENCE_COSINE, CONFIDENCE_COVERAGE, CONFIDENCE_UNMATCHED_NUMBER,
-                        CONFIDENCE_PHOTO_CAPTION, CONFIDENCE_BIAS])
+                        CONFIDENCE_PHOTO_CAPTION, CONFIDENCE_UNSEEN, CONFIDENCE_BIAS])
     report_weights("fitted", weights, groups, x, y)
     report_weights("shipped (qa/retrieval.py)", shipped, groups, x, y)
 
@@ -83,7 +84,8 @@ def main() -> None:
 def report_weights(name: str, weights: np.ndarray, groups: list, x: np.ndarray, y: np.ndarray) -> None:
     print(f"\n{name}:")
     print(f"confidence = logistic({weights[0]:.2f} * cosine + {weights[1]:.2f} * coverage "
-          f"+ {weights[2]:.2f} * unmatched_number + {weights[3]:.2f} * photo_caption + {weights[4]:.2f})")
+          f"+ {weights[2]:.2f} * unmatched_number + {weights[3]:.2f} * photo_caption "
+          f"+ {weights[4]:.2f} * unseen + {weights[5]:.2f})")
     for matrix, label, name in groups:
         p = 1 / (1 + np.exp(-(np.column_stack([matrix, np.ones(len(matrix))]) @ weights)))
         right = float(((p >= DEFAULT_NOT_FOUND_THRESHOLD) == bool(label)).mean())

@@ -42,7 +42,9 @@ class RetrievalSettings:
     # BM25 (scaled): a sentence is likelier the answer if its article is about the question; the cosine of the
     # sentence read with its neighbours (their summed vectors), the cosine of the article's mean vector, and
     # the IDF-weighted share of the question's words in the sentence or the one that introduced its subject;
-    # and +1 for a photo caption when the question asks about a photo, -1 when it does not.
+    # and +1 for a photo caption when the question asks about a photo, -1 when it does not: a caption
+    # describes the photo and only restates the story ("Signing ceremony ... in Hà Nội on Thursday"), so the
+    # story's own sentence is the better citation.
     weights: tuple[float, ...] = (1.0, 0.6, 0.0, 0.1, 1.2, 0.5, 1.2, 1.5, 0.8, 0.5)
     duplicate_cosine: float = 0.97
 
@@ -63,6 +65,7 @@ class Candidates:
     vectors: np.ndarray  # (n, dim), to collapse near-duplicates
     rows: dict[int, SentenceRow]  # fetched once, for features, ranking, confidence and citations
     term_idf: dict[str, float]  # the question's words and how rare they are among the sentences
+    unseen_terms: frozenset[str]  # the question's words that no sentence holds
 
 
 def clean_question(question: str) -> str:
@@ -105,21 +108,24 @@ class Retriever:
             ids.update((i, None) for i, _, _ in self.store.lexical_search(fts_query, settings.lexical_candidates))
         stored = self.store.vectors(list(ids))
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
-        term_idf = self.term_idf(question)
+        term_idf, unseen = self.term_idf(question)
         if not id_list:
-            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf)
+            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf,
+                              unseen)
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
         asks_about_photo = bool(PHOTO_WORDS.intersection(words(question)))
         features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, asks_about_photo)
-        return Candidates(id_list, features, vectors, rows, term_idf)
+        return Candidates(id_list, features, vectors, rows, term_idf, unseen)
 
-    def term_idf(self, question: str) -> dict[str, float]:
+    def term_idf(self, question: str) -> tuple[dict[str, float], frozenset[str]]:
         """IDF of the question's words over the sentences: its rare words ("population", "GDP") decide what
-        answers it, not the words that every sentence of a corpus shares ("Vietnam", "dialogue")."""
+        answers it, not the words that every sentence of a corpus shares ("Vietnam", "dialogue"). Also the
+        words that no sentence holds."""
         terms = content_words(question)[:MAX_QUERY_WORDS]
         frequencies, sentence_count = self.store.sentence_frequencies(terms)
-        return {t: math.log((sentence_count + 1) / (frequencies[t] + 0.5)) for t in terms}
+        idf = {t: math.log((sentence_count + 1) / (frequencies[t] + 0.5)) for t in terms}
+        return idf, frozenset(t for t in terms if not frequencies[t])
 
     def _features(self, ids: list[int], rows: dict[int, SentenceRow], vectors: np.ndarray,
                   query_vector: np.ndarray, fts_query: str, term_idf: dict[str, float], asks_about_photo: bool
@@ -146,7 +152,7 @@ class Retriever:
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
                                 _scaled(lexical_article), dense_window, article_centroid,
                                 self._subject_coverage(ids, rows, term_idf),
-                                [float(asks_about_photo and rows[i].caption) for i in ids]])
+                                [(1.0 if asks_about_photo else -1.0) * rows[i].caption for i in ids]])
 
     def _subject_coverage(self, ids: list[int], rows: dict[int, SentenceRow], term_idf: dict[str, float]
                           ) -> np.ndarray:
@@ -229,12 +235,12 @@ class Retriever:
         return confidence_of(self.confidence_features(candidates, ranked[0][0])) if ranked else 0.0
 
     def confidence_features(self, candidates: Candidates, sentence_id: int
-                            ) -> tuple[float, float, float, float]:
+                            ) -> tuple[float, ...]:
         """The evidence that one candidate answers the question (qa/confidence.py: evidence_for)."""
         index = candidates.ids.index(sentence_id)
-        return evidence_for(self.store, candidates.term_idf, candidates.rows[sentence_id],
-                            cosine=float(candidates.features[index, 0]),
-                            caption=float(candidates.features[index, FEATURES.index("photo_caption")]))
+        photo_caption = float(candidates.features[index, FEATURES.index("photo_caption")])
+        return evidence_for(self.store, candidates.term_idf, candidates.unseen_terms, candidates.rows[sentence_id],
+                            cosine=float(candidates.features[index, 0]), caption=max(photo_caption, 0.0))
 
     def _cite(self, question: str, ranked: list[tuple[int, float]], rows: dict[int, SentenceRow]
               ) -> list[Citation]:

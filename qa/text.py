@@ -20,7 +20,7 @@ STOPWORDS = frozenset(
     him his how i if in into is it its itself just me more most my no nor not now of off on once only or other our
     out over own same she should so some such than that the their them then there these they this those through to
     too under until up very was we were what when where which while who whom whose why will with would you your
-    yours did does say said tell told one ones""".split()
+    yours did does say said tell told mention mentioned mentions one ones""".split()
 )
 _ORDINALS = {word: f"{n}th" for n, word in enumerate(
     "zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())}

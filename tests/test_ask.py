@@ -7,6 +7,7 @@ import pytest
 from qa import ask
 from qa.cases import load_question_set
 from qa.library import Library
+from qa.retrieval import RetrievalSettings
 
 SEED_QUESTIONS = load_question_set(Path(__file__).resolve().parent.parent / "seeds" / "questions.jsonl")
 
@@ -44,6 +45,22 @@ def test_every_unanswerable_question_is_not_found(seed_library: Library) -> None
     wrongly_found = [c.question for c in SEED_QUESTIONS.cases
                      if not c.answerable and seed_library.ask(c.question).found]
     assert wrongly_found == []
+
+
+def test_a_question_about_words_the_articles_never_use_is_not_found(seed_library: Library) -> None:
+    question = "What weapons did Vietnam buy from Israel?"
+    candidates = seed_library.retriever.candidates(question, RetrievalSettings())
+    assert candidates.unseen_terms == {"weapons", "buy"}
+    answer = seed_library.ask(question)
+    # The Israel lead is the closest sentence (same countries, defence), but it does not say.
+    assert not answer.found and answer.closest[0].article_id == "004_e8ce38fb4ece313b"
+
+
+def test_the_story_is_cited_before_a_photo_caption_that_restates_it(seed_library: Library) -> None:
+    where = seed_library.ask("Where was the Israel dialogue held?").citations[0]
+    assert where.sentence.startswith("The 2nd Việt Nam – Israel Defence Policy Dialogue took place in Hà Nội")
+    photo = seed_library.ask("What does the photo in the Israel article show?").citations[0]
+    assert photo.sentence.startswith("Signing ceremony for the minutes of the second")
 
 
 def test_co_chairs_answer_is_cited_with_exact_offsets(seed_library: Library) -> None:

@@ -14,12 +14,10 @@ from qa.library import Library
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "seeds" / "conversations.jsonl"
 ISRAEL, JAPAN = "004_e8ce38fb4ece313b", "000_455ed2948e93ac7b"
 
-# The issue asks for all 16 conversations; measured 12 of 16 pass every turn (34 of 39 turns). Two misses cite
-# the Israel photo caption ("...Dialogue in Hà Nội on Thursday.") where the file expects the lead sentence for
-# "Where / When was the Israel dialogue held?"; two are retrieval misses of the self-contained question:
-# "previous dialogue" vs "6th", "gift" vs "present ... with". This guards the measured level so a regression
-# fails; it is not the target.
-MIN_CONVERSATIONS_PASSING = 12
+# The issue asks for all 16 conversations; measured 14 of 16 pass every turn (36 of 39 turns). The two misses
+# are retrieval misses of the self-contained first question: "previous dialogue" vs "6th ... last year", and
+# "gift" vs "present ... with". This guards the measured level so a regression fails; it is not the target.
+MIN_CONVERSATIONS_PASSING = 14
 
 
 def _first_cited(answer: Answer) -> Citation | None:
