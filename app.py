@@ -1,14 +1,13 @@
 """Gradio web UI: a chat over the articles with cited sentences, the whole article a click away, uploads.
 
-A thin shell over qa: it formats and displays, and never searches itself. Article text is untrusted, so every
-piece of it is escaped here before it becomes HTML, and no Markdown renderer ever sees it.
+A thin shell over qa: it displays, and never searches itself. Article text is untrusted: qa/answer_html.py
+escapes every piece of it before it becomes HTML, and no Markdown renderer ever sees it.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import html
 import logging
 import os
 from pathlib import Path
@@ -17,26 +16,28 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read when gradio is imported
 
 import gradio as gr  # noqa: E402
 
-from qa.answer import Answer, Citation  # noqa: E402
-from qa.articles import ARTICLE_SUFFIXES, Article, parse_article, read_articles  # noqa: E402
-from qa.chat import Chat, Turn  # noqa: E402
+from qa.answer import Answer  # noqa: E402
+from qa.answer_html import (  # noqa: E402
+    ARTICLE_CSS,
+    TRANSCRIPT_CSS,
+    format_article,
+    format_index_info,
+    format_transcript,
+)
+from qa.articles import ARTICLE_SUFFIXES  # noqa: E402
+from qa.chat import Chat  # noqa: E402
 from qa.library import Library  # noqa: E402
+from qa.uploads import MAX_UPLOAD_BYTES, add_uploads  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-MAX_UPLOAD_FILES = 10
-UPLOAD_ID_PREFIX = "upload/"  # uploads never replace an indexed article of the same name
 DEFAULT_TOP_K, MAX_TOP_K = 3, 10
-CONTEXT_CHARS = 110
 # Questions run in parallel (readers never block each other); uploads one at a time (one writer).
 QUESTION_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 100
 SESSION_SECONDS = 2 * 3600  # a conversation idle this long is forgotten
 EXAMPLES = ("Who co-chaired the Israel dialogue?", "When did it take place?",
             "Where was the Japan dialogue held?", "And the Israel one?")
-# gr.HTML evaluates its template as a JavaScript template string: escape its syntax in untrusted text too.
-_TEMPLATE_SYNTAX = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
 # A click on a citation sends which sentence it is (the server checks it against the index); a new answer
 # scrolls the transcript to the start of the newest question.
@@ -73,175 +74,11 @@ watch('value', () => {
   if (top < 0 || top > window.innerHeight / 2) element.scrollIntoView({block: 'start', behavior: 'smooth'});
 });
 """
-TRANSCRIPT_CSS = """
-.qa-empty { color: var(--body-text-color-subdued); padding: 1.5em 0.5em; }
-.qa-turn { margin: 0 0 1.2em; }
-.qa-question { margin-left: auto; max-width: 85%; width: fit-content; background: var(--color-accent-soft);
-  border-radius: 12px; padding: 0.5em 0.8em; }
-.qa-answer { border-left: 4px solid var(--color-accent); background: var(--background-fill-secondary);
-  border-radius: 8px; padding: 0.6em 0.9em; margin-top: 0.5em; }
-.qa-answer.qa-not-found { border-left-color: #d97706; }
-.qa-label { font-weight: 600; }
-.qa-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 0.3em; }
-.qa-citations { list-style: none; padding: 0; margin: 0.5em 0 0; }
-.qa-cite { display: block; width: 100%; text-align: left; background: var(--background-fill-primary);
-  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 0.5em 0.7em; margin: 0.4em 0;
-  cursor: pointer; font: inherit; color: inherit; line-height: 1.45; }
-.qa-cite:hover, .qa-cite:focus-visible { border-color: var(--color-accent); }
-.qa-title { display: block; font-size: 0.85em; font-weight: 600; color: var(--body-text-color-subdued);
-  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.qa-context { color: var(--body-text-color-subdued); }
-.qa-sentence mark, .qa-answer-words mark { background: #fde68a; color: #1f2937; border-radius: 3px; }
-.qa-not-found .qa-cite { opacity: 0.8; }
-"""
-ARTICLE_CSS = """
-.qa-article-empty { color: var(--body-text-color-subdued); }
-.qa-article-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 60vh; overflow-y: auto;
-  line-height: 1.5; }
-.qa-cited { background: #fde68a; color: #1f2937; border-radius: 3px; padding: 0 2px; }
-"""
-
-
-def escape(text: str) -> str:
-    """Escape untrusted text for our own HTML markup."""
-    return html.escape(text, quote=True).translate(_TEMPLATE_SYNTAX)
 
 
 def answer_to_dict(answer: Answer) -> dict:
     """The answer as JSON-ready data: the API's reply."""
     return dataclasses.asdict(answer)
-
-
-def format_sentence(citation: Citation) -> str:
-    """The cited sentence, escaped, with the words that answer the question marked."""
-    parts, cursor = [], 0
-    for start, end in sorted(citation.highlights):
-        start, end = max(start - citation.start, cursor), min(end - citation.start, len(citation.sentence))
-        if start < end:
-            parts += [escape(citation.sentence[cursor:start]), f"<mark>{escape(citation.sentence[start:end])}</mark>"]
-            cursor = end
-    return "".join([*parts, escape(citation.sentence[cursor:])])
-
-
-def format_citation(citation: Citation) -> str:
-    """One numbered citation: title, a little context around the sentence, and the sentence, clickable."""
-    where = citation.context.find(citation.sentence)
-    before = citation.context[:where].strip() if where >= 0 else ""
-    after = citation.context[where + len(citation.sentence):].strip() if where >= 0 else ""
-    before = ("…" + before[-CONTEXT_CHARS:]) if len(before) > CONTEXT_CHARS else before
-    after = (after[:CONTEXT_CHARS] + "…") if len(after) > CONTEXT_CHARS else after
-    return (f'<li><button type="button" class="qa-cite" data-article="{escape(citation.article_id)}" '
-            f'data-start="{citation.start}" data-end="{citation.end}" title="Show the whole article">'
-            f'<span class="qa-title">[{citation.rank}] {escape(citation.title)}</span>'
-            f'<span class="qa-context">{escape(before)} </span><span class="qa-sentence">{format_sentence(citation)}'
-            f'</span><span class="qa-context"> {escape(after)}</span></button></li>')
-
-
-def format_turn(turn: Turn, titles: dict[str, str]) -> str:
-    """A question and its answer: the answer, its confidence, what was searched, and the citations."""
-    answer = turn.answer
-    meta = []
-    if answer.searched_for and answer.searched_for != answer.question:
-        meta.append(f"Searched for: {escape(answer.searched_for)}")
-    kept = [titles[a] for a in turn.resolution.prefer_article_ids if a in titles]
-    if len(kept) == 1:
-        meta.append(f"Follow-up, kept to “{escape(kept[0])}”")
-    meta_html = "".join(f'<div class="qa-meta">{line}</div>' for line in meta)
-    confidence = f'<div class="qa-meta">Confidence {answer.confidence:.0%}</div>'
-    if answer.found:
-        # The headline is the whole cited sentence with its answer words marked, never the marks alone:
-        # who-question marks are right 58% of the time (benchmarks/highlights.py).
-        headline = format_sentence(answer.citations[0])
-        body = (f'<div class="qa-label">Answer</div><div class="qa-answer-words">{headline}</div>'
-                f'{confidence}<ol class="qa-citations">{"".join(map(format_citation, answer.citations))}</ol>')
-        kind = "qa-found"
-    else:
-        closest = "".join(map(format_citation, answer.closest))
-        body = (f'<div class="qa-label">Not found</div><div>{escape(answer.text)}</div>{confidence}'
-                + (f'<div class="qa-meta">Closest sentences, not an answer:</div><ol class="qa-citations">'
-                   f'{closest}</ol>' if closest else ""))
-        kind = "qa-not-found"
-    return (f'<div class="qa-turn"><div class="qa-question">{escape(answer.question)}</div>'
-            f'<div class="qa-answer {kind}">{meta_html}{body}</div></div>')
-
-
-def format_transcript(chat: Chat | None) -> str:
-    """The whole conversation as HTML, oldest turn first."""
-    if chat is None or not chat.turns:
-        return ('<div class="qa-empty">Ask a question about the news articles. Every answer cites the sentences '
-                'it comes from; click one to read it in its article.</div>')
-    titles = {}
-    for turn in chat.turns:
-        for article_id in turn.resolution.prefer_article_ids[:1]:
-            stored = chat.library.store.article(article_id)
-            titles[article_id] = stored.title if stored else article_id
-    return "".join(format_turn(turn, titles) for turn in chat.turns)
-
-
-def format_article(library: Library, article_id: object, start: object, end: object) -> str:
-    """The whole article with the cited sentence marked in place (offsets checked against the text)."""
-    stored = library.store.article(article_id) if isinstance(article_id, str) else None
-    if stored is None:
-        return '<p class="qa-article-empty">That article is no longer in the index.</p>'
-    text = stored.text
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
-        start = end = 0
-    return (f'<h3>{escape(stored.title)}</h3><div class="qa-article-text">{escape(text[:start])}'
-            f'<mark class="qa-cited">{escape(text[start:end])}</mark>{escape(text[end:])}</div>')
-
-
-def format_index_info(library: Library) -> str:
-    articles, sentences = library.counts()
-    return (f"<p>Index <b>{escape(library.index_dir.name)}</b>: {articles} articles, {sentences} sentences "
-            f"(model {escape(library.encoder.name)})</p>")
-
-
-def read_upload(path: Path) -> list[Article]:
-    """Read one uploaded file into articles; ValueError saying why when it is refused."""
-    if path.suffix.lower() not in ARTICLE_SUFFIXES:
-        raise ValueError(f"not an article file; use {', '.join(ARTICLE_SUFFIXES)}")
-    size = path.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        raise ValueError(f"{size / 1_048_576:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 1_048_576} MB")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError("not UTF-8 text") from error
-    if "\0" in text:
-        raise ValueError("binary file")
-    if path.suffix.lower() == ".jsonl":
-        articles = read_articles(path)  # one article per line; bad lines are skipped with a warning
-        if not articles:
-            raise ValueError("no article records; each line needs a JSON object with 'id' and 'text'")
-    else:
-        articles = [parse_article(text, path, path.stem)]
-    return [dataclasses.replace(a, article_id=UPLOAD_ID_PREFIX + a.article_id, path=f"upload:{path.name}")
-            for a in articles]
-
-
-def add_uploads(library: Library, paths: list[str] | None) -> str:
-    """Index uploaded files at once; return a message naming what was added and what was refused, and why."""
-    paths = paths or []
-    articles, refused = [], []
-    for number, name in enumerate(paths):
-        path = Path(name)
-        try:
-            if number >= MAX_UPLOAD_FILES:
-                raise ValueError(f"at most {MAX_UPLOAD_FILES} files at a time")
-            articles += read_upload(path)
-        except (OSError, ValueError) as error:
-            refused.append(f"{path.name} ({error})")
-        finally:
-            path.unlink(missing_ok=True)  # the upload lives on in the index only; it is never served back
-    added = library.add_articles(articles) if articles else 0
-    lines = []
-    if articles:
-        lines.append(f"Added {len(articles)} article(s) ({added} new or changed): "
-                     + ", ".join(a.title for a in articles[:5]) + ("…" if len(articles) > 5 else ""))
-    if refused:
-        lines.append("Refused: " + "; ".join(refused))
-    return "\n".join(lines) or "No file received."
 
 
 def build_app(library: Library) -> gr.Blocks:

@@ -78,7 +78,7 @@ def main() -> None:
     shipped = np.array([CONFIDENCE_COSINE, CONFIDENCE_COVERAGE, CONFIDENCE_UNMATCHED_NUMBER,
                         CONFIDENCE_PHOTO_CAPTION, CONFIDENCE_UNSEEN, CONFIDENCE_BIAS])
     report_weights("fitted", weights, groups, x, y)
-    report_weights("shipped (qa/retrieval.py)", shipped, groups, x, y)
+    report_weights("shipped (qa/confidence.py)", shipped, groups, x, y)
 
 
 def report_weights(name: str, weights: np.ndarray, groups: list, x: np.ndarray, y: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.articles import Article
+from qa.fulltext import FullTextQueries
 from qa.sentences import Span, is_photo_caption
 from qa.subjects import subject_positions
 from qa.text import fold
@@ -78,7 +79,7 @@ _SENTENCE_ROWS = ("SELECT s.id, a.article_id, a.title, s.position, s.start, s.en
                   "FROM sentences s JOIN articles a ON a.id = s.article")
 
 
-class Store:
+class Store(FullTextQueries):
     """One SQLite file; a connection per thread, WAL so readers never wait for a writer."""
 
     def __init__(self, path: str | Path) -> None:
@@ -213,17 +214,6 @@ class Store:
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), dim)
         return ids, vectors
 
-    def lexical_search(self, fts_query: str, limit: int) -> list[tuple[int, float, float]]:
-        """Return (sentence id, sentence BM25, neighbourhood BM25) for the best matches; higher is better."""
-        if not fts_query:
-            return []
-        rows = self._db().execute(
-            "SELECT rowid, -bm25(sentences_fts, 1.0, 0.0), -bm25(sentences_fts, 0.0, 1.0) FROM sentences_fts "
-            "WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts, 1.0, 0.5) LIMIT ?",
-            (fts_query, limit),
-        )
-        return [(int(i), float(own), float(context)) for i, own, context in rows]
-
     def article(self, article_id: str) -> StoredArticle | None:
         """Fetch one article with its full text."""
         row = self._db().execute(
@@ -261,49 +251,6 @@ class Store:
         for i, blob in rows:
             neighbours[i].append(np.frombuffer(blob, dtype=np.float32))
         return neighbours
-
-    def lexical_scores(self, fts_query: str, ids: Sequence[int]) -> dict[int, tuple[float, float]]:
-        """BM25 (sentence, neighbourhood) of given sentences for a query; sentences that do not match are absent."""
-        if not fts_query or not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._db().execute(
-            "SELECT rowid, -bm25(sentences_fts, 1.0, 0.0), -bm25(sentences_fts, 0.0, 1.0) FROM sentences_fts "
-            f"WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [fts_query, *ids],
-        )
-        return {int(i): (float(own), float(context)) for i, own, context in rows}
-
-    def article_lexical_scores(self, fts_query: str, article_rowids: Sequence[int]) -> dict[int, float]:
-        """BM25 of whole articles for a query (higher is better); articles that do not match are absent."""
-        if not fts_query or not article_rowids:
-            return {}
-        marks = ",".join("?" * len(article_rowids))
-        rows = self._db().execute(
-            f"SELECT rowid, -bm25(articles_fts) FROM articles_fts WHERE articles_fts MATCH ? AND rowid IN ({marks})",
-            [fts_query, *article_rowids],
-        )
-        return {int(i): float(score) for i, score in rows}
-
-    def sentence_frequencies(self, terms: Sequence[str]) -> tuple[dict[str, int], int]:
-        """How many sentences hold each word (after stemming), and how many sentences there are."""
-        db = self._db()
-        counts = {term: db.execute("SELECT count(*) FROM sentences_fts WHERE sentences_fts MATCH ?",
-                                   (f'sentence : "{term}"',)).fetchone()[0] for term in terms}
-        return counts, db.execute("SELECT count(*) FROM sentences").fetchone()[0]
-
-    def sentences_matching(self, terms: Sequence[str], ids: Sequence[int], in_window: bool = False
-                           ) -> dict[str, set[int]]:
-        """For each word, which of the given sentences hold it (after stemming): in the sentence itself, or with
-        `in_window` anywhere from the previous sentence to the next."""
-        if not ids:
-            return {term: set() for term in terms}
-        marks = ",".join("?" * len(ids))
-        column = "" if in_window else "sentence : "
-        db = self._db()
-        return {term: {row[0] for row in db.execute(
-            f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [f'{column}"{term}"', *ids])} for term in terms}
 
     def article_centroids(self, article_rowids: Sequence[int]) -> dict[int, np.ndarray]:
         """The normalised mean sentence vector of each article."""

@@ -12,6 +12,7 @@ import pytest
 
 import app
 from embeddings.encoder import Encoder
+from qa import answer_html, uploads
 from qa.answer import Answer, Citation
 from qa.library import Library
 
@@ -118,17 +119,17 @@ def _upload_file(tmp_path: Path, name: str, content: bytes) -> str:
 ])
 def test_refused_upload_says_why_and_is_not_kept(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
     path = _upload_file(tmp_path, name, content)
-    message = app.add_uploads(library=None, paths=[path])  # nothing is added, so no library is needed
+    message = uploads.add_uploads(library=None, paths=[path])  # nothing is added, so no library is needed
     assert message.startswith(f"Refused: {name} (") and reason in message
     assert not Path(path).exists()  # uploads are deleted once read: never served back
 
 
 def test_upload_ids_are_prefixed_so_an_upload_never_replaces_an_indexed_article(tmp_path: Path) -> None:
     path = Path(_upload_file(tmp_path, "004_e8ce38fb4ece313b.txt", b"A title\n\nA sentence."))
-    assert [a.article_id for a in app.read_upload(path)] == ["upload/004_e8ce38fb4ece313b"]
+    assert [a.article_id for a in uploads.read_upload(path)] == ["upload/004_e8ce38fb4ece313b"]
     lines = b'{"id": "a1", "text": "One."}\n{"id": "a2", "text": "Two."}\n'
     records = Path(_upload_file(tmp_path, "batch.jsonl", lines))
-    assert [a.article_id for a in app.read_upload(records)] == ["upload/a1", "upload/a2"]
+    assert [a.article_id for a in uploads.read_upload(records)] == ["upload/a1", "upload/a2"]
 
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) ${alert(1)} {{7*7}} `x`'
@@ -140,7 +141,7 @@ def _citation(sentence: str, highlights: tuple[tuple[int, int], ...] = ()) -> Ci
 
 
 def test_every_piece_of_article_text_is_escaped() -> None:
-    markup = app.format_citation(_citation(HOSTILE, ((100, 108),)))
+    markup = answer_html.format_citation(_citation(HOSTILE, ((100, 108),)))
     for dangerous in ("<script", "<img", "<b>", '" onclick', "${", "{{", "`"):
         assert dangerous not in markup
     assert "<mark>&lt;script&gt;</mark>alert(1)&lt;/script&gt;" in markup
@@ -149,15 +150,15 @@ def test_every_piece_of_article_text_is_escaped() -> None:
 
 def test_highlights_mark_the_answer_words_inside_the_sentence() -> None:
     sentence = "Chaired by Amir Eshel and Hoàng Xuân Chiến."
-    markup = app.format_sentence(_citation(sentence, ((111, 121), (126, 142))))
+    markup = answer_html.format_sentence(_citation(sentence, ((111, 121), (126, 142))))
     assert markup == "Chaired by <mark>Amir Eshel</mark> and <mark>Hoàng Xuân Chiến</mark>."
 
 
 def test_not_found_answer_is_formatted_differently() -> None:
     found = Answer("q", "s [1]", True, 0.9, (_citation("s"),), "q")
     not_found = Answer("q", "The articles do not say.", False, 0.1, (), "q", (_citation("s"),))
-    assert "qa-found" in app.format_turn(_turn(found), {})
-    formatted = app.format_turn(_turn(not_found), {})
+    assert "qa-found" in answer_html.format_turn(_turn(found), {})
+    formatted = answer_html.format_turn(_turn(not_found), {})
     assert "qa-not-found" in formatted and "Not found" in formatted and "not an answer" in formatted
 
 

@@ -1,0 +1,61 @@
+"""Articles uploaded through the web UI: checked by extension, size and decoding, then indexed at once."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from qa.articles import ARTICLE_SUFFIXES, Article, parse_article, read_articles
+from qa.library import Library
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_FILES = 10
+UPLOAD_ID_PREFIX = "upload/"  # uploads never replace an indexed article of the same name
+
+
+def read_upload(path: Path) -> list[Article]:
+    """Read one uploaded file into articles; ValueError saying why when it is refused."""
+    if path.suffix.lower() not in ARTICLE_SUFFIXES:
+        raise ValueError(f"not an article file; use {', '.join(ARTICLE_SUFFIXES)}")
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise ValueError(f"{size / 1_048_576:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 1_048_576} MB")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError("not UTF-8 text") from error
+    if "\0" in text:
+        raise ValueError("binary file")
+    if path.suffix.lower() == ".jsonl":
+        articles = read_articles(path)  # one article per line; bad lines are skipped with a warning
+        if not articles:
+            raise ValueError("no article records; each line needs a JSON object with 'id' and 'text'")
+    else:
+        articles = [parse_article(text, path, path.stem)]
+    return [dataclasses.replace(a, article_id=UPLOAD_ID_PREFIX + a.article_id, path=f"upload:{path.name}")
+            for a in articles]
+
+
+def add_uploads(library: Library, paths: list[str] | None) -> str:
+    """Index uploaded files at once; return a message naming what was added and what was refused, and why."""
+    paths = paths or []
+    articles, refused = [], []
+    for number, name in enumerate(paths):
+        path = Path(name)
+        try:
+            if number >= MAX_UPLOAD_FILES:
+                raise ValueError(f"at most {MAX_UPLOAD_FILES} files at a time")
+            articles += read_upload(path)
+        except (OSError, ValueError) as error:
+            refused.append(f"{path.name} ({error})")
+        finally:
+            path.unlink(missing_ok=True)  # the upload lives on in the index only; it is never served back
+    added = library.add_articles(articles) if articles else 0
+    lines = []
+    if articles:
+        lines.append(f"Added {len(articles)} article(s) ({added} new or changed): "
+                     + ", ".join(a.title for a in articles[:5]) + ("…" if len(articles) > 5 else ""))
+    if refused:
+        lines.append("Refused: " + "; ".join(refused))
+    return "\n".join(lines) or "No file received."
