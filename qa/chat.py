@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from qa.answer import Answer
 from qa.library import Library
-from qa.retrieval import clean_question
+from qa.question import clean_question
 from qa.text import STOPWORDS, content_words, fold, words
 
 MAX_TURNS_KEPT = 50

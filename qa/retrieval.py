@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -14,11 +13,10 @@ from embeddings.index import VectorIndex
 from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer, Citation, compose_answer
 from qa.confidence import confidence_of, evidence_for
 from qa.highlight import answer_highlights
+from qa.question import MAX_QUERY_WORDS, clean_question, fts_query_for
 from qa.store import SentenceRow, Store
 from qa.text import content_words, words
 
-MAX_QUESTION_CHARS = 1000
-MAX_QUERY_WORDS = 32
 # A caption describes a photo: it answers questions about the photo, and only repeats the story otherwise.
 PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
                          "caption"})
@@ -66,27 +64,6 @@ class Candidates:
     rows: dict[int, SentenceRow]  # fetched once, for features, ranking, confidence and citations
     term_idf: dict[str, float]  # the question's words and how rare they are among the sentences
     unseen_terms: frozenset[str]  # the question's words that no sentence holds
-
-
-def clean_question(question: str) -> str:
-    """Make a question safe to search: no control characters or lone surrogates; ValueError if unusable."""
-    if not isinstance(question, str):
-        raise ValueError(f"A question must be text, not {type(question).__name__}")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS} "
-                         "(MAX_QUESTION_CHARS). Ask a shorter question.")
-    question = question.encode("utf-8", "replace").decode("utf-8")
-    question = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in question)
-    question = " ".join(question.split())
-    if not question:
-        raise ValueError("The question is empty: type a question about the articles.")
-    return question
-
-
-def fts_query_for(question: str) -> str:
-    """Quote each word so FTS5 syntax in a question ("AND", "*", quotes) is read as plain words."""
-    terms = content_words(question) or words(question)
-    return " OR ".join(f'"{term}"' for term in terms[:MAX_QUERY_WORDS])
 
 
 class Retriever:

@@ -83,7 +83,7 @@ def test_not_found_says_so_plainly_without_citations(seed_library: Library) -> N
 
 @pytest.mark.parametrize("query,expected", [("Hoang Xuan Chien", "Hoàng Xuân Chiến"), ("Ha Noi", "Hà Nội")])
 def test_lexical_search_ignores_case_and_diacritics(seed_library: Library, query: str, expected: str) -> None:
-    from qa.retrieval import fts_query_for
+    from qa.question import fts_query_for
 
     ids = [i for i, _, _ in seed_library.store.lexical_search(fts_query_for(query), 5)]
     assert any(expected in row.text for row in seed_library.store.sentences(ids).values())
