@@ -85,7 +85,7 @@ class Retriever:
             ids.update((i, None) for i, _, _ in self.store.lexical_search(fts_query, settings.lexical_candidates))
         stored = self.store.vectors(list(ids))
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
-        term_idf, unseen = self.term_idf(question)
+        term_idf, unseen = self.question_terms(question)
         if not id_list:
             return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf,
                               unseen)
@@ -95,7 +95,7 @@ class Retriever:
         features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, asks_about_photo)
         return Candidates(id_list, features, vectors, rows, term_idf, unseen)
 
-    def term_idf(self, question: str) -> tuple[dict[str, float], frozenset[str]]:
+    def question_terms(self, question: str) -> tuple[dict[str, float], frozenset[str]]:
         """IDF of the question's words over the sentences: its rare words ("population", "GDP") decide what
         answers it, not the words that every sentence of a corpus shares ("Vietnam", "dialogue"). Also the
         words that no sentence holds."""
