@@ -1,12 +1,13 @@
 """Fit the "not found" confidence: a logistic model of the top sentence's evidence.
 
-Features: its cosine, the share of the question's words in its window, whether the question names a
-number its article never mentions, whether it asks about a photo that the sentence captions, and the share of
+Features: its cosine, the share of the question's words in its window (weighted within its article), whether the question names a
+number its article never mentions, whether it asks about a photo or headline that the sentence is, and the share of
 the question's words that no sentence holds (Retriever.confidence_features).
 
 Positives: questions asked of the articles that answer them (seeds/questions.jsonl answerable, SQuAD on its own
-paragraphs). Negatives: the seed file's unanswerable questions, SQuAD questions asked of the seed articles and
-seed questions asked of the SQuAD paragraphs. Prints coefficients and F1 of "not found" per threshold.
+paragraphs, and the seed questions asked of the seeds among the SQuAD paragraphs). Negatives: the seed file's
+unanswerable questions (of the seeds alone, and of the seeds among the SQuAD paragraphs), SQuAD questions asked
+of the seed articles and seed questions asked of the SQuAD paragraphs. Prints coefficients and F1 of "not found" per threshold.
 
     .venv/bin/python benchmarks/calibrate_confidence.py
 """
@@ -27,10 +28,10 @@ from benchmarks.retrieval import DEFAULT_DATA  # noqa: E402
 from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD  # noqa: E402
 from qa.cases import load_question_set, load_squad  # noqa: E402
 from qa.confidence import (  # noqa: E402
+    CONFIDENCE_ASKED_FOR,
     CONFIDENCE_BIAS,
     CONFIDENCE_COSINE,
     CONFIDENCE_COVERAGE,
-    CONFIDENCE_PHOTO_CAPTION,
     CONFIDENCE_UNMATCHED_NUMBER,
     CONFIDENCE_UNSEEN,
 )
@@ -63,6 +64,8 @@ def main() -> None:
     squad_set = load_squad(json.loads(DEFAULT_DATA.read_text(encoding="utf-8")))
     squad = Library.create(workdir / "squad.idx", seeds.encoder)
     squad.sync(squad_set.articles)
+    mixed = Library.build(ROOT / "seeds", workdir / "mixed.idx", seeds.encoder)
+    mixed.add_articles(squad_set.articles)
     seed_cases = load_question_set(ROOT / "seeds" / "questions.jsonl").cases
     squad_questions = [c.question for c in squad_set.cases]
     groups = [
@@ -71,12 +74,14 @@ def main() -> None:
         (features(squad, squad_questions), 1, "SQuAD on its paragraphs"),
         (features(seeds, squad_questions), 0, "SQuAD asked of the seeds"),
         (features(squad, [c.question for c in seed_cases]), 0, "seed questions asked of SQuAD"),
+        (features(mixed, [c.question for c in seed_cases if c.answerable]), 1, "seeds among SQuAD answerable"),
+        (features(mixed, [c.question for c in seed_cases if not c.answerable]), 0, "seeds among SQuAD unanswerable"),
     ]
     x = np.vstack([g[0] for g in groups])
     y = np.concatenate([np.full(len(g[0]), g[1]) for g in groups])
     weights = fit_logistic(x, y)
     shipped = np.array([CONFIDENCE_COSINE, CONFIDENCE_COVERAGE, CONFIDENCE_UNMATCHED_NUMBER,
-                        CONFIDENCE_PHOTO_CAPTION, CONFIDENCE_UNSEEN, CONFIDENCE_BIAS])
+                        CONFIDENCE_ASKED_FOR, CONFIDENCE_UNSEEN, CONFIDENCE_BIAS])
     report_weights("fitted", weights, groups, x, y)
     report_weights("shipped (qa/confidence.py)", shipped, groups, x, y)
 
@@ -84,7 +89,7 @@ def main() -> None:
 def report_weights(name: str, weights: np.ndarray, groups: list, x: np.ndarray, y: np.ndarray) -> None:
     print(f"\n{name}:")
     print(f"confidence = logistic({weights[0]:.2f} * cosine + {weights[1]:.2f} * coverage "
-          f"+ {weights[2]:.2f} * unmatched_number + {weights[3]:.2f} * photo_caption "
+          f"+ {weights[2]:.2f} * unmatched_number + {weights[3]:.2f} * asked_for_caption_or_headline "
           f"+ {weights[4]:.2f} * unseen + {weights[5]:.2f})")
     for matrix, label, name in groups:
         p = 1 / (1 + np.exp(-(np.column_stack([matrix, np.ones(len(matrix))]) @ weights)))

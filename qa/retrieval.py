@@ -17,11 +17,13 @@ from qa.question import MAX_QUERY_WORDS, clean_question, fts_query_for
 from qa.store import SentenceRow, Store
 from qa.text import content_words, words
 
-# A caption describes a photo: it answers questions about the photo, and only repeats the story otherwise.
+# A caption describes a photo and a headline sums up the story: each answers questions about itself, and only
+# restates the story otherwise, where the story's own sentence says it with the details.
 PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
                          "caption"})
+HEADLINE_WORDS = frozenset({"headline", "headlines", "title", "titled"})
 FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
-            "dense_window", "article_centroid", "subject_coverage", "photo_caption")
+            "dense_window", "article_centroid", "subject_coverage", "caption_or_headline")
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,11 @@ class RetrievalSettings:
     # BM25 (scaled): a sentence is likelier the answer if its article is about the question; the cosine of the
     # sentence read with its neighbours (their summed vectors), the cosine of the article's mean vector, and
     # the IDF-weighted share of the question's words in the sentence or the one that introduced its subject;
-    # and +1 for a photo caption when the question asks about a photo, -1 when it does not: a caption
-    # describes the photo and only restates the story ("Signing ceremony ... in Hà Nội on Thursday"), so the
-    # story's own sentence is the better citation.
+    # and +1 for a photo caption when the question asks about a photo (for the headline: about the headline),
+    # -1 when it does not: a caption describes the photo and only restates the story ("Signing ceremony ... in
+    # Hà Nội on Thursday"), a headline sums it up ("Vietnam, Japan hold 7th defence policy dialogue"), so the
+    # story's own sentence is the better citation. Without the -1 for headlines, a library of 54 unrelated
+    # articles beside the seeds cites the Japan headline first for 5 of the 42 seed questions (BENCHMARKS.md).
     weights: tuple[float, ...] = (1.0, 0.6, 0.0, 0.1, 1.2, 0.5, 1.2, 1.5, 0.8, 0.5)
     duplicate_cosine: float = 0.97
 
@@ -91,8 +95,8 @@ class Retriever:
                               unseen)
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
-        asks_about_photo = bool(PHOTO_WORDS.intersection(words(question)))
-        features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, asks_about_photo)
+        features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf,
+                                  frozenset(words(question)))
         return Candidates(id_list, features, vectors, rows, term_idf, unseen)
 
     def question_terms(self, question: str) -> tuple[dict[str, float], frozenset[str]]:
@@ -105,8 +109,8 @@ class Retriever:
         return idf, frozenset(t for t in terms if not frequencies[t])
 
     def _features(self, ids: list[int], rows: dict[int, SentenceRow], vectors: np.ndarray,
-                  query_vector: np.ndarray, fts_query: str, term_idf: dict[str, float], asks_about_photo: bool
-                  ) -> np.ndarray:
+                  query_vector: np.ndarray, fts_query: str, term_idf: dict[str, float],
+                  question_words: frozenset[str]) -> np.ndarray:
         dense = vectors @ query_vector
         lexical = self.store.lexical_scores(fts_query, ids)
         own = np.array([lexical.get(i, (0.0, 0.0))[0] for i in ids])
@@ -129,7 +133,7 @@ class Retriever:
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
                                 _scaled(lexical_article), dense_window, article_centroid,
                                 self._subject_coverage(ids, rows, term_idf),
-                                [(1.0 if asks_about_photo else -1.0) * rows[i].caption for i in ids]])
+                                _caption_or_headline(ids, rows, question_words)])
 
     def _subject_coverage(self, ids: list[int], rows: dict[int, SentenceRow], term_idf: dict[str, float]
                           ) -> np.ndarray:
@@ -215,9 +219,9 @@ class Retriever:
                             ) -> tuple[float, ...]:
         """The evidence that one candidate answers the question (qa/confidence.py: evidence_for)."""
         index = candidates.ids.index(sentence_id)
-        photo_caption = float(candidates.features[index, FEATURES.index("photo_caption")])
+        asked_for = float(candidates.features[index, FEATURES.index("caption_or_headline")]) > 0
         return evidence_for(self.store, candidates.term_idf, candidates.unseen_terms, candidates.rows[sentence_id],
-                            cosine=float(candidates.features[index, 0]), caption=max(photo_caption, 0.0))
+                            cosine=float(candidates.features[index, 0]), asked_for=float(asked_for))
 
     def _cite(self, question: str, ranked: list[tuple[int, float]], rows: dict[int, SentenceRow]
               ) -> list[Citation]:
@@ -234,6 +238,23 @@ class Retriever:
     def _context(self, row: SentenceRow) -> str:
         around = self.store.sentences_at(row.article_rowid, [row.position - 1, row.position + 1])
         return " ".join(r.text for r in (around.get(row.position - 1), row, around.get(row.position + 1)) if r)
+
+
+def _caption_or_headline(ids: list[int], rows: dict[int, SentenceRow], question_words: frozenset[str]
+                         ) -> list[float]:
+    """+1 for a caption or headline that the question asks about, -1 for one it does not, 0 for the story."""
+    asks_about_photo = bool(PHOTO_WORDS & question_words)
+    asks_about_headline = bool(HEADLINE_WORDS & question_words)
+    scores = []
+    for i in ids:
+        row = rows[i]
+        if row.caption:
+            scores.append(1.0 if asks_about_photo else -1.0)
+        elif row.position == 0 and row.text == row.title:
+            scores.append(1.0 if asks_about_headline else -1.0)
+        else:
+            scores.append(0.0)
+    return scores
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:

@@ -252,6 +252,11 @@ class Store(FullTextQueries):
             neighbours[i].append(np.frombuffer(blob, dtype=np.float32))
         return neighbours
 
+    def article_sentence_ids(self, article_rowid: int) -> list[int]:
+        """The ids of an article's sentences, in order."""
+        rows = self._db().execute("SELECT id FROM sentences WHERE article = ? ORDER BY position", (article_rowid,))
+        return [i for (i,) in rows]
+
     def article_centroids(self, article_rowids: Sequence[int]) -> dict[int, np.ndarray]:
         """The normalised mean sentence vector of each article."""
         marks = ",".join("?" * len(article_rowids))

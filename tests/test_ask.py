@@ -35,7 +35,7 @@ def test_expected_sentence_is_first_citation_for_most_questions(seed_library: Li
 def test_expected_sentence_ranks_first_in_search_for_90_percent(seed_library: Library) -> None:
     """The issue's target, on the ranked citations (search()): 38/42 measured. ask() above also requires the
     answer to clear the "not found" threshold, which one of these 38 does not ("Who led the Japanese
-    delegation?", confidence 0.21)."""
+    delegation?", confidence 0.09)."""
     answerable = [c for c in SEED_QUESTIONS.cases if c.answerable]
     misses = [c.question for c in answerable if not c.is_hit(seed_library.search(c.question, top_k=1)[0])]
     assert len(misses) <= 0.1 * len(answerable), misses
@@ -45,6 +45,36 @@ def test_every_unanswerable_question_is_not_found(seed_library: Library) -> None
     wrongly_found = [c.question for c in SEED_QUESTIONS.cases
                      if not c.answerable and seed_library.ask(c.question).found]
     assert wrongly_found == []
+
+
+# Measured 33/42 answered with the expected sentence first when the seeds are among 54 unrelated articles
+# (37/42 alone): the IDF of "Vietnam", "Japan" and "dialogue" rises, and the leads that use them all win more.
+MIN_HIT_AT_1_AMONG_UNRELATED_ARTICLES = 0.78
+
+
+def test_unrelated_articles_do_not_make_unanswerable_questions_answerable(
+        seeds_among_unrelated_articles: Library) -> None:
+    wrongly_found = [c.question for c in SEED_QUESTIONS.cases
+                     if not c.answerable and seeds_among_unrelated_articles.ask(c.question).found]
+    assert wrongly_found == []
+
+
+def test_seed_questions_are_answered_among_unrelated_articles(seeds_among_unrelated_articles: Library) -> None:
+    assert seeds_among_unrelated_articles.counts() == (56, 241)
+    answerable = [c for c in SEED_QUESTIONS.cases if c.answerable]
+    misses = []
+    for case in answerable:
+        answer = seeds_among_unrelated_articles.ask(case.question)
+        if not (answer.found and case.is_hit(answer.citations[0])):
+            misses.append(case.question)
+    assert len(misses) <= (1 - MIN_HIT_AT_1_AMONG_UNRELATED_ARTICLES) * len(answerable), misses
+
+
+def test_the_story_is_cited_before_the_headline_that_sums_it_up(seeds_among_unrelated_articles: Library) -> None:
+    where = seeds_among_unrelated_articles.ask("Where was the 7th Vietnam-Japan dialogue held?").citations[0]
+    assert where.sentence.startswith("Vietnam and Japan held the 7th defence policy dialogue in Hanoi")
+    headline = seeds_among_unrelated_articles.ask("What is the headline of the story about the Vietnam-Japan talks?")
+    assert headline.found and headline.citations[0].sentence == "Vietnam, Japan hold 7th defence policy dialogue"
 
 
 def test_a_question_about_words_the_articles_never_use_is_not_found(seed_library: Library) -> None:
