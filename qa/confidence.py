@@ -46,7 +46,8 @@ def evidence_for(store: Store, term_idf: dict[str, float], unseen_terms: frozens
     total = sum(weight.values())
     coverage = sum(weight[t] for t in covered) / total if total > 0 else 0.0
     numbers = [term for term in terms if term[0].isdigit()]
-    unmatched = any(not in_article[n] for n in numbers)
+    # The title counts: "Super Bowl 50 ¶3" is about Super Bowl 50 even if no sentence of it repeats the number.
+    unmatched = any(not store.article_lexical_scores(f'"{n}"', [sentence.article_rowid]) for n in numbers)
     idf_total = sum(term_idf.values())
     unseen = sum(term_idf[t] for t in unseen_terms) / idf_total if idf_total > 0 else 0.0
     return cosine, coverage, float(unmatched), asked_for, unseen
