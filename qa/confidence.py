@@ -40,7 +40,7 @@ def evidence_for(store: Store, term_idf: dict[str, float], unseen_terms: frozens
     # Weights from the article, not the library: beside unrelated articles "Vietnam", "Japan" and "minister" are
     # rare words of the library, and "Who is the Prime Minister of Japan?" covered them well enough to be
     # answered. Within the Japan article they are common, and "prime", which it never uses, weighs most.
-    article = store.article_sentence_ids(sentence.article_rowid)
+    article = store.sentence_ids_of([sentence.article_id])
     in_article = store.sentences_matching(terms, article)
     weight = {t: math.log((len(article) + 1) / (len(in_article[t]) + 0.5)) for t in terms}
     total = sum(weight.values())

@@ -21,6 +21,8 @@ from qa.text import content_words, words
 # restates the story otherwise, where the story's own sentence says it with the details.
 PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
                          "caption"})
+# Sentences of a follow-up's article added to the candidates, at most: enough for any news article.
+MAX_ARTICLE_CANDIDATES = 500
 HEADLINE_WORDS = frozenset({"headline", "headlines", "title", "titled"})
 FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
             "dense_window", "article_centroid", "subject_coverage", "caption_or_headline")
@@ -78,8 +80,10 @@ class Retriever:
         self.encoder = encoder
         self._vectors = vectors  # a getter: the library swaps in a new index after each update
 
-    def candidates(self, question: str, settings: RetrievalSettings) -> Candidates:
-        """Gather dense and lexical candidates and compute each one's evidence features."""
+    def candidates(self, question: str, settings: RetrievalSettings, article_ids: Collection[str] = ()
+                   ) -> Candidates:
+        """Gather dense and lexical candidates, and every sentence of `article_ids`, and compute each one's
+        evidence features."""
         query_vector = self.encoder.encode([question])
         fts_query = fts_query_for(question)
         ids: dict[int, None] = {}
@@ -87,6 +91,9 @@ class Retriever:
             ids.update((i, None) for i, _ in self._vectors().search(query_vector, settings.dense_candidates)[0])
         if settings.mode != "dense":
             ids.update((i, None) for i, _, _ in self.store.lexical_search(fts_query, settings.lexical_candidates))
+        # A follow-up stays in its conversation's article, whose answer may be far down a large library's ranking
+        # ("What did he give him?" shares no word with it).
+        ids.update((i, None) for i in self.store.sentence_ids_of(list(article_ids))[:MAX_ARTICLE_CANDIDATES])
         stored = self.store.vectors(list(ids))
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
         term_idf, unseen = self.question_terms(question)
@@ -152,12 +159,12 @@ class Retriever:
              ) -> tuple[list[tuple[int, float]], Candidates]:
         """Return the top_k (sentence id, fused score), near-duplicates collapsed, and the candidates.
 
-        Candidates from `prefer_article_ids` rank before all others (a follow-up question stays in the
-        article its conversation is about); their scores are left as they are. Sentences in `skip`, as
-        (article_id, start), are left out.
+        Every sentence of `prefer_article_ids` is a candidate, and they rank before all others (a follow-up
+        question stays in the article its conversation is about); their scores are left as they are. Sentences in
+        `skip`, as (article_id, start), are left out.
         """
         settings = settings or RetrievalSettings()
-        candidates = self.candidates(question, settings)
+        candidates = self.candidates(question, settings, prefer_article_ids)
         scores = candidates.features @ settings.effective_weights()
         order = np.argsort(-scores, kind="stable")
         if prefer_article_ids:

@@ -252,9 +252,11 @@ class Store(FullTextQueries):
             neighbours[i].append(np.frombuffer(blob, dtype=np.float32))
         return neighbours
 
-    def article_sentence_ids(self, article_rowid: int) -> list[int]:
-        """The ids of an article's sentences, in order."""
-        rows = self._db().execute("SELECT id FROM sentences WHERE article = ? ORDER BY position", (article_rowid,))
+    def sentence_ids_of(self, article_ids: Sequence[str]) -> list[int]:
+        """The ids of the sentences of some articles (by article_id), in article order."""
+        marks = ",".join("?" * len(article_ids))
+        rows = self._db().execute(f"SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article "
+                                  f"WHERE a.article_id IN ({marks}) ORDER BY s.article, s.position", list(article_ids))
         return [i for (i,) in rows]
 
     def article_centroids(self, article_rowids: Sequence[int]) -> dict[int, np.ndarray]:

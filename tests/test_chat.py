@@ -10,6 +10,7 @@ from qa.answer import Answer, Citation
 from qa.cases import Conversation, load_question_set
 from qa.chat import Chat, Resolution, resolve
 from qa.library import Library
+from qa.retrieval import RetrievalSettings
 
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "seeds" / "conversations.jsonl"
 ISRAEL, JAPAN = "004_e8ce38fb4ece313b", "000_455ed2948e93ac7b"
@@ -106,6 +107,15 @@ def test_what_else_reads_on_after_the_answers_already_given(seed_library: Librar
     _expect(answer, JAPAN, "Vietnam attaches importance to develop comprehensive")
     assert answer.found and answer.searched_for.startswith("read on after: The Vietnamese minister welcomed")
     assert chat.ask("What else did he say?").citations[0].sentence.startswith("He urged the two sides")
+
+
+@pytest.mark.slow
+def test_a_follow_up_finds_its_article_sentence_beyond_the_searched_candidates(seed_library: Library) -> None:
+    """In a large library the conversation's article may hold none of the best matches in the whole library: here
+    "Where was it held?" matches the Japan lead ("held") best, and the pool is one dense and one lexical match."""
+    narrow = RetrievalSettings(dense_candidates=1, lexical_candidates=1)
+    answer = seed_library.ask("Where was it held?", settings=narrow, prefer_article_ids=(ISRAEL,))
+    _expect(answer, ISRAEL, "took place in Hà Nội on Thursday")
 
 
 @pytest.mark.slow
