@@ -1,13 +1,14 @@
 """Fit the "not found" confidence: a logistic model of the top sentence's evidence.
 
-Features: its cosine, the share of the question's words in its window (weighted within its article), whether the question names a
-number its article never mentions, whether it asks about a photo or headline that the sentence is, and the share of
-the question's words that no sentence holds (Retriever.confidence_features).
+Features: its cosine, the share of the question's words in its window (weighted within its article), whether
+the question names a number its article never mentions, whether it asks about a photo or headline that the
+sentence is, and the share of the question's words that no sentence holds (Retriever.confidence_features).
 
 Positives: questions asked of the articles that answer them (seeds/questions.jsonl answerable, SQuAD on its own
 paragraphs, and the seed questions asked of the seeds among the SQuAD paragraphs). Negatives: the seed file's
 unanswerable questions (of the seeds alone, and of the seeds among the SQuAD paragraphs), SQuAD questions asked
-of the seed articles and seed questions asked of the SQuAD paragraphs. Prints coefficients and F1 of "not found" per threshold.
+of the seed articles and seed questions asked of the SQuAD paragraphs. Prints coefficients and F1 of "not found"
+per threshold.
 
     .venv/bin/python benchmarks/calibrate_confidence.py
 """

@@ -6,7 +6,7 @@ perturbed corpus vectors. Reports the
 single-query search time (one thread, as in a served query), HNSW build time, and HNSW time and recall@10
 against the exact result for several efSearch values.
 
-    .venv/bin/python benchmarks/vector_index.py [--sizes 50000,100000,200000,500000,1000000]
+    .venv/bin/python benchmarks/vector_index.py [--sizes 50000,100000,200000,500000,1000000] [--ef 128,1024]
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from embeddings.index import VectorIndex  # noqa: E402
 
 DIM = 384
 QUERIES = 200
-EF_SEARCH_VALUES = (128, 256, 512, 1024)
 
 
 def synthetic(count: int, rng: np.random.Generator) -> np.ndarray:
@@ -50,6 +49,8 @@ def timed_searches(index: VectorIndex, queries: np.ndarray) -> tuple[float, list
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,300000,1000000")
+    parser.add_argument("--ef", default="128,256,512,1024,2048,4096", help="HNSW efSearch values to time")
+    parser.add_argument("--out", default="vector_index", help="result file stem under benchmarks/results/")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     rows = []
@@ -66,7 +67,7 @@ def main() -> None:
         hnsw = VectorIndex(DIM, approximate=True)
         hnsw.add(np.arange(size), vectors)
         build_s = time.perf_counter() - started
-        for ef_search in EF_SEARCH_VALUES:
+        for ef_search in (int(e) for e in args.ef.split(",")):
             hnsw.set_ef_search(ef_search)
             hnsw_ms, approximate = timed_searches(hnsw, queries)
             recall = statistics.mean(len(set(a) & set(e)) / 10 for a, e in zip(approximate, exact, strict=True))
@@ -82,8 +83,8 @@ def main() -> None:
     print("\n".join(lines))
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    (results / "vector_index.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (results / "vector_index.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    (results / f"{args.out}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (results / f"{args.out}.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

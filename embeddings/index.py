@@ -16,11 +16,19 @@ from embeddings.atomic import replace_atomically
 APPROX_MIN_VECTORS = 200_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
-# On deliberately hard synthetic vectors, efSearch 1024 keeps recall@10 at 0.99 (100k) and 0.96 (300k) against
-# exact search, at 6.6 and 5.6 ms; efSearch 128 falls to 0.51 at 300k.
-HNSW_EF_SEARCH = 1024
+# efSearch grows with the index. On deliberately hard synthetic vectors, 1024 keeps recall@10 against exact
+# search at 0.99 (100k) and 0.96 (300k), at 6.6 and 5.6 ms, but only 0.74 at 1M, where 4096 gives 0.97 at 19 ms
+# (exact: 127 ms) and 8192 gives 0.99 at 50 ms (BENCHMARKS.md).
+HNSW_EF_SEARCH_MIN = 1024
+HNSW_EF_SEARCH_MAX = 4096
+HNSW_EF_SEARCH_PER_VECTOR = HNSW_EF_SEARCH_MAX / 1_000_000
 # A single query gains nothing from OpenMP threads, which only compete with torch's (a peer measured 25 -> 18 ms).
 FEW_QUERIES = 4
+
+
+def ef_search_for(count: int) -> int:
+    """The HNSW efSearch for an index of `count` vectors."""
+    return int(min(HNSW_EF_SEARCH_MAX, max(HNSW_EF_SEARCH_MIN, count * HNSW_EF_SEARCH_PER_VECTOR)))
 
 
 def _check_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
@@ -50,7 +58,7 @@ class VectorIndex:
         if approximate:
             inner = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
+            inner.hnsw.efSearch = ef_search_for(0)
         else:
             inner = faiss.IndexFlatIP(dim)
         # IndexIDMap2 keeps our ids (the store's sentence ids) and can reconstruct vectors by id.
@@ -73,6 +81,7 @@ class VectorIndex:
         if len(ids):
             faiss.omp_set_num_threads(os.cpu_count() or 1)
             self._index.add_with_ids(vectors, ids)
+            self.set_ef_search(ef_search_for(len(self)))
 
     def remove(self, ids: np.ndarray | list[int]) -> None:
         """Remove vectors by id; HNSW cannot delete in place, so it is rebuilt from the vectors it keeps."""
@@ -105,7 +114,7 @@ class VectorIndex:
         ]
 
     def set_ef_search(self, ef_search: int) -> None:
-        """Trade HNSW speed for recall (no effect on an exact index)."""
+        """Trade HNSW speed for recall (no effect on an exact index); add() sets it by size again."""
         if self.approximate:
             faiss.downcast_index(self._index.index).hnsw.efSearch = ef_search
 
@@ -135,6 +144,5 @@ class VectorIndex:
         if not isinstance(index._index, faiss.IndexIDMap2):
             raise ValueError(f"{path} is not an id-mapped index written by VectorIndex.save")
         index.approximate = isinstance(faiss.downcast_index(index._index.index), faiss.IndexHNSWFlat)
-        if index.approximate:
-            faiss.downcast_index(index._index.index).hnsw.efSearch = HNSW_EF_SEARCH
+        index.set_ef_search(ef_search_for(len(index)))
         return index

@@ -21,11 +21,11 @@ from qa.text import content_words, words
 # restates the story otherwise, where the story's own sentence says it with the details.
 PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
                          "caption"})
-# Sentences of a follow-up's article added to the candidates, at most: enough for any news article.
-MAX_ARTICLE_CANDIDATES = 500
 HEADLINE_WORDS = frozenset({"headline", "headlines", "title", "titled"})
 FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
             "dense_window", "article_centroid", "subject_coverage", "caption_or_headline")
+# Sentences of a follow-up's article added to the candidates, at most: enough for any news article.
+MAX_ARTICLE_CANDIDATES = 500
 
 
 @dataclass(frozen=True)
@@ -257,11 +257,18 @@ def _caption_or_headline(ids: list[int], rows: dict[int, SentenceRow], question_
         row = rows[i]
         if row.caption:
             scores.append(1.0 if asks_about_photo else -1.0)
-        elif row.position == 0 and row.text == row.title:
+        elif _is_headline(row):
             scores.append(1.0 if asks_about_headline else -1.0)
         else:
             scores.append(0.0)
     return scores
+
+
+def _is_headline(row: SentenceRow) -> bool:
+    """The article's first sentence when it is its title, and reads as a headline: an article without a
+    headline line has its lead sentence as title, and a lead sentence ends with a full stop."""
+    text = row.text.lstrip("#").strip()  # a Markdown heading's title is read without its "#"
+    return row.position == 0 and text == row.title and not text.endswith((".", "!", "?"))
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:

@@ -254,9 +254,12 @@ class Store(FullTextQueries):
 
     def sentence_ids_of(self, article_ids: Sequence[str]) -> list[int]:
         """The ids of the sentences of some articles (by article_id), in article order."""
+        if not article_ids:
+            return []
         marks = ",".join("?" * len(article_ids))
-        rows = self._db().execute(f"SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article "
-                                  f"WHERE a.article_id IN ({marks}) ORDER BY s.article, s.position", list(article_ids))
+        rows = self._db().execute("SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article "
+                                  f"WHERE a.article_id IN ({marks}) ORDER BY s.article, s.position",
+                                  list(article_ids))
         return [i for (i,) in rows]
 
     def article_centroids(self, article_rowids: Sequence[int]) -> dict[int, np.ndarray]:

@@ -12,6 +12,7 @@ import pytest
 
 from embeddings.encoder import Encoder
 from qa.library import MANIFEST, STORE, VECTORS, Library
+from qa.retrieval import FEATURES, RetrievalSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,3 +178,23 @@ def test_near_duplicate_sentences_are_cited_once(tmp_path: Path, encoder: Encode
     library = Library.build(folder, tmp_path / "w.idx", encoder)
     citations = library.search("Which airport did the storm close?", top_k=5)
     assert [c.sentence for c in citations].count(shared) == 1
+
+
+def test_a_headline_is_told_from_a_lead_sentence_that_serves_as_title(tmp_path: Path, encoder: Encoder) -> None:
+    """A headline ranks below the story unless asked for; a file without a headline line has its lead sentence
+    as title, and that lead is the story."""
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "headline.txt").write_text("Storm shuts Da Nang airport\n\nThe storm closed Da Nang airport for two "
+                                         "days. Crews cleared the runway.", encoding="utf-8")
+    (folder / "lead.txt").write_text("Floods cut the road to Hue for a week.\n\nSchools reopened on Friday.",
+                                     encoding="utf-8")
+    (folder / "heading.md").write_text("# Rain returns to Hanoi\n\nRain fell for three days.", encoding="utf-8")
+    library = Library.build(folder, tmp_path / "w.idx", encoder)
+    candidates = library.retriever.candidates("storm airport floods road rain", RetrievalSettings())
+    role = {candidates.rows[i].text: candidates.features[n, FEATURES.index("caption_or_headline")]
+            for n, i in enumerate(candidates.ids)}
+    assert role["Storm shuts Da Nang airport"] == -1.0
+    assert role["# Rain returns to Hanoi"] == -1.0
+    assert role["Floods cut the road to Hue for a week."] == 0.0
+    assert role["The storm closed Da Nang airport for two days."] == 0.0

@@ -1,9 +1,10 @@
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
-from embeddings.index import VectorIndex
+from embeddings.index import VectorIndex, ef_search_for
 
 
 def unit_vectors(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:
@@ -86,3 +87,13 @@ def test_copy_is_independent() -> None:
     twin = index.copy()
     twin.add([3], unit_vectors(1, seed=5))
     assert len(index) == 2 and len(twin) == 3
+
+
+def test_hnsw_search_effort_grows_with_the_index(tmp_path: Path) -> None:
+    assert [ef_search_for(n) for n in (0, 200_000, 500_000, 1_000_000, 5_000_000)] == [1024, 1024, 2048, 4096, 4096]
+    index = VectorIndex(8, approximate=True)
+    index.add(np.arange(20), unit_vectors(20))
+    index.set_ef_search(16)
+    index.save(tmp_path / "v.faiss")
+    hnsw = faiss.downcast_index(VectorIndex.load(tmp_path / "v.faiss", 8)._index.index).hnsw
+    assert hnsw.efSearch == 1024  # set by size on load, whatever it was when saved
