@@ -113,6 +113,11 @@ class VectorIndex:
             for row_ids, row_scores in zip(ids, scores, strict=True)
         ]
 
+    @property
+    def ef_search(self) -> int | None:
+        """HNSW's efSearch; None for an exact index."""
+        return int(faiss.downcast_index(self._index.index).hnsw.efSearch) if self.approximate else None
+
     def set_ef_search(self, ef_search: int) -> None:
         """Trade HNSW speed for recall (no effect on an exact index); add() sets it by size again."""
         if self.approximate:
