@@ -11,17 +11,13 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
 from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer, Citation, compose_answer
+from qa.captions import role_score
 from qa.confidence import confidence_of, evidence_for
 from qa.highlight import answer_highlights
 from qa.question import MAX_QUERY_WORDS, clean_question, fts_query_for
 from qa.store import SentenceRow, Store
 from qa.text import content_words, words
 
-# A caption describes a photo and a headline sums up the story: each answers questions about itself, and only
-# restates the story otherwise, where the story's own sentence says it with the details.
-PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
-                         "caption"})
-HEADLINE_WORDS = frozenset({"headline", "headlines", "title", "titled"})
 FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
             "dense_window", "article_centroid", "subject_coverage", "caption_or_headline")
 # Sentences of a follow-up's article added to the candidates, at most: enough for any news article.
@@ -140,7 +136,7 @@ class Retriever:
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
                                 _scaled(lexical_article), dense_window, article_centroid,
                                 self._subject_coverage(ids, rows, term_idf),
-                                _caption_or_headline(ids, rows, question_words)])
+                                [role_score(rows[i], question_words) for i in ids]])
 
     def _subject_coverage(self, ids: list[int], rows: dict[int, SentenceRow], term_idf: dict[str, float]
                           ) -> np.ndarray:
@@ -245,30 +241,6 @@ class Retriever:
     def _context(self, row: SentenceRow) -> str:
         around = self.store.sentences_at(row.article_rowid, [row.position - 1, row.position + 1])
         return " ".join(r.text for r in (around.get(row.position - 1), row, around.get(row.position + 1)) if r)
-
-
-def _caption_or_headline(ids: list[int], rows: dict[int, SentenceRow], question_words: frozenset[str]
-                         ) -> list[float]:
-    """+1 for a caption or headline that the question asks about, -1 for one it does not, 0 for the story."""
-    asks_about_photo = bool(PHOTO_WORDS & question_words)
-    asks_about_headline = bool(HEADLINE_WORDS & question_words)
-    scores = []
-    for i in ids:
-        row = rows[i]
-        if row.caption:
-            scores.append(1.0 if asks_about_photo else -1.0)
-        elif _is_headline(row):
-            scores.append(1.0 if asks_about_headline else -1.0)
-        else:
-            scores.append(0.0)
-    return scores
-
-
-def _is_headline(row: SentenceRow) -> bool:
-    """The article's first sentence when it is its title, and reads as a headline: an article without a
-    headline line has its lead sentence as title, and a lead sentence ends with a full stop."""
-    text = row.text.lstrip("#").strip()  # a Markdown heading's title is read without its "#"
-    return row.position == 0 and text == row.title and not text.endswith((".", "!", "?"))
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
