@@ -2,7 +2,8 @@
 
 Features: its cosine, the share of the question's words in its window (weighted within its article), whether
 the question names a number its article never mentions, whether it asks about a photo or headline that the
-sentence is, and the share of the question's words that no sentence holds (Retriever.confidence_features).
+sentence is, and the share of the question's words that its article never uses
+(Retriever.confidence_features).
 
 Positives: questions asked of the articles that answer them (seeds/questions.jsonl answerable, SQuAD on its own
 paragraphs, and the seed questions asked of the seeds among the SQuAD paragraphs). Negatives: the seed file's
@@ -29,13 +30,13 @@ from benchmarks.retrieval import DEFAULT_DATA  # noqa: E402
 from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD  # noqa: E402
 from qa.cases import load_question_set, load_squad  # noqa: E402
 from qa.confidence import (  # noqa: E402
+    CONFIDENCE_ABSENT,
     CONFIDENCE_ASKED_FOR,
     CONFIDENCE_BIAS,
     CONFIDENCE_COSINE,
     CONFIDENCE_COVERAGE,
     CONFIDENCE_UNMATCHED_NUMBER,
-    CONFIDENCE_UNSEEN,
-)
+    )
 from qa.library import Library  # noqa: E402
 from qa.retrieval import RetrievalSettings  # noqa: E402
 
@@ -82,7 +83,7 @@ def main() -> None:
     y = np.concatenate([np.full(len(g[0]), g[1]) for g in groups])
     weights = fit_logistic(x, y)
     shipped = np.array([CONFIDENCE_COSINE, CONFIDENCE_COVERAGE, CONFIDENCE_UNMATCHED_NUMBER,
-                        CONFIDENCE_ASKED_FOR, CONFIDENCE_UNSEEN, CONFIDENCE_BIAS])
+                        CONFIDENCE_ASKED_FOR, CONFIDENCE_ABSENT, CONFIDENCE_BIAS])
     report_weights("fitted", weights, groups, x, y)
     report_weights("shipped (qa/confidence.py)", shipped, groups, x, y)
 
@@ -91,7 +92,7 @@ def report_weights(name: str, weights: np.ndarray, groups: list, x: np.ndarray, 
     print(f"\n{name}:")
     print(f"confidence = logistic({weights[0]:.2f} * cosine + {weights[1]:.2f} * coverage "
           f"+ {weights[2]:.2f} * unmatched_number + {weights[3]:.2f} * asked_for_caption_or_headline "
-          f"+ {weights[4]:.2f} * unseen + {weights[5]:.2f})")
+          f"+ {weights[4]:.2f} * absent + {weights[5]:.2f})")
     for matrix, label, name in groups:
         p = 1 / (1 + np.exp(-(np.column_stack([matrix, np.ones(len(matrix))]) @ weights)))
         right = float(((p >= DEFAULT_NOT_FOUND_THRESHOLD) == bool(label)).mean())

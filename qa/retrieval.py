@@ -65,7 +65,6 @@ class Candidates:
     vectors: np.ndarray  # (n, dim), to collapse near-duplicates
     rows: dict[int, SentenceRow]  # fetched once, for features, ranking, confidence and citations
     term_idf: dict[str, float]  # the question's words and how rare they are among the sentences
-    unseen_terms: frozenset[str]  # the question's words that no sentence holds
 
 
 class Retriever:
@@ -92,24 +91,21 @@ class Retriever:
         ids.update((i, None) for i in self.store.sentence_ids_of(list(article_ids))[:MAX_ARTICLE_CANDIDATES])
         stored = self.store.vectors(list(ids))
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
-        term_idf, unseen = self.question_terms(question)
+        term_idf = self.question_terms(question)
         if not id_list:
-            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf,
-                              unseen)
+            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf)
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
         features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf,
                                   frozenset(words(question)))
-        return Candidates(id_list, features, vectors, rows, term_idf, unseen)
+        return Candidates(id_list, features, vectors, rows, term_idf)
 
-    def question_terms(self, question: str) -> tuple[dict[str, float], frozenset[str]]:
-        """IDF of the question's words over the sentences: its rare words ("population", "GDP") decide what
-        answers it, not the words that every sentence of a corpus shares ("Vietnam", "dialogue"). Also the
-        words that no sentence holds."""
+    def question_terms(self, question: str) -> dict[str, float]:
+        """The question's words and their IDF over the sentences: its rare words ("population", "GDP") decide
+        what answers it, not the words that every sentence of a corpus shares ("Vietnam", "dialogue")."""
         terms = content_words(question)[:MAX_QUERY_WORDS]
         frequencies, sentence_count = self.store.sentence_frequencies(terms)
-        idf = {t: math.log((sentence_count + 1) / (frequencies[t] + 0.5)) for t in terms}
-        return idf, frozenset(t for t in terms if not frequencies[t])
+        return {t: math.log((sentence_count + 1) / (frequencies[t] + 0.5)) for t in terms}
 
     def _features(self, ids: list[int], rows: dict[int, SentenceRow], vectors: np.ndarray,
                   query_vector: np.ndarray, fts_query: str, term_idf: dict[str, float],
@@ -223,7 +219,7 @@ class Retriever:
         """The evidence that one candidate answers the question (qa/confidence.py: evidence_for)."""
         index = candidates.ids.index(sentence_id)
         asked_for = float(candidates.features[index, FEATURES.index("caption_or_headline")]) > 0
-        return evidence_for(self.store, candidates.term_idf, candidates.unseen_terms, candidates.rows[sentence_id],
+        return evidence_for(self.store, candidates.term_idf, candidates.rows[sentence_id],
                             cosine=float(candidates.features[index, 0]), asked_for=float(asked_for))
 
     def _cite(self, question: str, ranked: list[tuple[int, float]], rows: dict[int, SentenceRow]
