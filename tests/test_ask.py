@@ -34,7 +34,7 @@ def test_expected_sentence_is_first_citation_for_most_questions(seed_library: Li
 def test_expected_sentence_ranks_first_in_search_for_90_percent(seed_library: Library) -> None:
     """The issue's target, on the ranked citations (search()): 38/42 measured. ask() above also requires the
     answer to clear the "not found" threshold, which one of these 38 does not ("Who led the Japanese
-    delegation?", confidence 0.09)."""
+    delegation?", confidence 0.01)."""
     answerable = [c for c in SEED_QUESTIONS.cases if c.answerable]
     misses = [c.question for c in answerable if not c.is_hit(seed_library.search(c.question, top_k=1)[0])]
     assert len(misses) <= 0.1 * len(answerable), misses
