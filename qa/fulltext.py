@@ -7,6 +7,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+# Ids bound per query, below the 999 parameters that SQLite before 3.32 allows.
+MAX_BOUND_IDS = 900
+
 
 class FullTextQueries:
     """Read-only queries; the class that mixes them in (Store) provides the connection."""
@@ -59,11 +62,14 @@ class FullTextQueries:
                            ) -> dict[str, set[int]]:
         """For each word, which of the given sentences hold it (after stemming): in the sentence itself, or with
         `in_window` anywhere from the previous sentence to the next."""
-        if not ids:
-            return {term: set() for term in terms}
-        marks = ",".join("?" * len(ids))
         column = "" if in_window else "sentence : "
         db = self._db()
-        return {term: {row[0] for row in db.execute(
-            f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
-            [f'{column}"{term}"', *ids])} for term in terms}
+        holders: dict[str, set[int]] = {term: set() for term in terms}
+        # In chunks: a whole article's sentences can outnumber the bound parameters older SQLite allows (999).
+        for chunk in (ids[n:n + MAX_BOUND_IDS] for n in range(0, len(ids), MAX_BOUND_IDS)):
+            marks = ",".join("?" * len(chunk))
+            for term in terms:
+                holders[term].update(row[0] for row in db.execute(
+                    f"SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? AND rowid IN ({marks})",
+                    [f'{column}"{term}"', *chunk]))
+        return holders
