@@ -36,7 +36,7 @@ from qa.confidence import (  # noqa: E402
     CONFIDENCE_COSINE,
     CONFIDENCE_COVERAGE,
     CONFIDENCE_UNMATCHED_NUMBER,
-    )
+)
 from qa.library import Library  # noqa: E402
 from qa.retrieval import RetrievalSettings  # noqa: E402
 

@@ -5,11 +5,16 @@ met; "Vietnam, Japan hold 7th defence policy dialogue" above the lead that says 
 
 from __future__ import annotations
 
+import re
+
 from qa.store import SentenceRow
 
 PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
                          "caption"})
-HEADLINE_WORDS = frozenset({"headline", "headlines", "title", "titled"})
+HEADLINE_WORDS = frozenset({"headline", "headlines"})
+# "title" alone is ambiguous in news ("won the league title"): it asks for the headline only beside these.
+TITLE_OF = frozenset({"article", "articles", "story", "stories", "report"})
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 
 
 def role_score(row: SentenceRow, question_words: frozenset[str]) -> float:
@@ -17,12 +22,17 @@ def role_score(row: SentenceRow, question_words: frozenset[str]) -> float:
     if row.caption:
         return 1.0 if PHOTO_WORDS & question_words else -1.0
     if is_headline(row):
-        return 1.0 if HEADLINE_WORDS & question_words else -1.0
+        return 1.0 if asks_about_headline(question_words) else -1.0
     return 0.0
+
+
+def asks_about_headline(question_words: frozenset[str]) -> bool:
+    """"What is the headline...?", "What is the title of the article?"."""
+    return bool(HEADLINE_WORDS & question_words) or ("title" in question_words and bool(TITLE_OF & question_words))
 
 
 def is_headline(row: SentenceRow) -> bool:
     """The article's first sentence when it is its title and reads as a headline: an article without a headline
     line has its lead sentence as title, and a lead sentence ends with a full stop."""
-    text = row.text.lstrip("#").strip()  # a Markdown heading's title is read without its "#"
+    text = _MARKDOWN_HEADING.sub("", row.text).strip()  # a Markdown heading's title is read without its "#"
     return row.position == 0 and text == row.title and not text.endswith((".", "!", "?"))

@@ -13,6 +13,7 @@ from embeddings.index import VectorIndex
 from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer, Citation, compose_answer
 from qa.captions import role_score
 from qa.confidence import confidence_of, evidence_for
+from qa.fulltext import MAX_BOUND_IDS
 from qa.highlight import answer_highlights
 from qa.question import MAX_QUERY_WORDS, clean_question, fts_query_for
 from qa.store import SentenceRow, Store
@@ -20,7 +21,7 @@ from qa.text import content_words, words
 
 FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
             "dense_window", "article_centroid", "subject_coverage", "caption_or_headline")
-# Sentences of a follow-up's article added to the candidates, at most: enough for any news article.
+# Sentences of a follow-up's articles added to the candidates, at most (in all): enough for any news article.
 MAX_ARTICLE_CANDIDATES = 500
 
 
@@ -47,6 +48,11 @@ class RetrievalSettings:
     # articles beside the seeds cites the Japan headline first for 5 of the 42 seed questions (BENCHMARKS.md).
     weights: tuple[float, ...] = (1.0, 0.6, 0.0, 0.1, 1.2, 0.5, 1.2, 1.5, 0.8, 0.5)
     duplicate_cosine: float = 0.97
+
+    def __post_init__(self) -> None:
+        if self.dense_candidates + self.lexical_candidates + MAX_ARTICLE_CANDIDATES > MAX_BOUND_IDS:
+            raise ValueError(f"dense_candidates + lexical_candidates may be at most "
+                             f"{MAX_BOUND_IDS - MAX_ARTICLE_CANDIDATES}: the candidates' ids are bound in one query")
 
     def effective_weights(self) -> np.ndarray:
         if self.mode in ("dense", "lexical"):

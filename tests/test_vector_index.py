@@ -97,3 +97,5 @@ def test_hnsw_search_effort_grows_with_the_index(tmp_path: Path) -> None:
     assert index.ef_search == 16
     assert VectorIndex.load(tmp_path / "v.faiss", 8).ef_search == 1024  # set by size on load, not as it was saved
     assert VectorIndex(8).ef_search is None
+    index.add([100], unit_vectors(1, seed=1))
+    assert index.ef_search == 1024  # and again after every add
