@@ -7,6 +7,7 @@ import pytest
 from qa import ask
 from qa.cases import load_question_set
 from qa.library import Library
+from qa.retrieval import RetrievalSettings
 
 SEED_QUESTIONS = load_question_set(Path(__file__).resolve().parent.parent / "seeds" / "questions.jsonl")
 
@@ -154,3 +155,8 @@ def test_top_k_larger_than_the_corpus(seed_library: Library) -> None:
 def test_default_library_answers_from_the_seeds() -> None:
     answer = ask("Where was the 7th Vietnam-Japan dialogue held?")
     assert answer.found and answer.citations[0].article_id == "000_455ed2948e93ac7b"
+
+
+def test_candidate_counts_that_sqlite_cannot_bind_are_refused() -> None:
+    with pytest.raises(ValueError, match="at most 400"):
+        RetrievalSettings(dense_candidates=300, lexical_candidates=300)
