@@ -197,13 +197,21 @@ def _topic_phrase(previous_query: str, articles_with: Callable[[str], frozenset[
                   plural: bool) -> str:
     """What the previous query was about: "the Israel dialogue"; for "they", "Vietnam and Israel"."""
     phrases = [m for m in _TOPIC.finditer(previous_query) if m.start() > 0 or m.group("the")]
-    # A bare run of capitalised words is most often a person ("Ngo Xuan Lich"), which "it" never is.
+    # A bare run of capitalised words is most often a person ("Ngo Xuan Lich"), which "it" never is; a bare name
+    # before a word of its own phrase describes that word ("his Japanese visitor"): "it" is not "Japanese".
     things = [m for m in phrases if (" and " in m.group("name")) == plural
-              and (m.group("the") or plural or len(m.group("name").split()) == 1)]
+              and (m.group("the") or plural
+                   or (len(m.group("name").split()) == 1 and not _modifies_next_word(previous_query, m.end())))]
     if not things:
         return ""
     rarest = _rarest(things, lambda m: m.group("name"), articles_with)
     return _POSSESSIVE.sub("", rarest.group().strip())
+
+
+def _modifies_next_word(text: str, end: int) -> bool:
+    """True when the word after `end` continues the phrase: a lower-case word that is not a stop word."""
+    following = re.match(r"\s+([a-z]+)\b", text[end:])
+    return following is not None and following.group(1) not in STOPWORDS
 
 
 def _rarest(matches: list[re.Match[str]], name: Callable[[re.Match[str]], str],

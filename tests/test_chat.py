@@ -15,10 +15,13 @@ from qa.retrieval import RetrievalSettings
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "seeds" / "conversations.jsonl"
 ISRAEL, JAPAN = "004_e8ce38fb4ece313b", "000_455ed2948e93ac7b"
 
-# The issue asks for all 16 conversations; measured 14 of 16 pass every turn (36 of 39 turns). The two misses
-# are retrieval misses of the self-contained first question: "previous dialogue" vs "6th ... last year", and
-# "gift" vs "present ... with". This guards the measured level so a regression fails; it is not the target.
-MIN_CONVERSATIONS_PASSING = 14
+# The issue asks for every conversation to pass; measured 20 of 24 pass every turn, where a turn passes when it is
+# answered (found) with the expected sentence first, or, for the 8 follow-ups the articles do not answer ("How old
+# is he?", "How much did it cost?"), when it is "not found". The four misses: two self-contained first questions
+# that retrieval misses ("previous dialogue" vs "6th ... last year", "gift" vs "present ... with"), and two
+# follow-ups ranked right but below the "not found" threshold ("What did he give him?": "give" vs "present";
+# "What did they agree to do next?": "next" vs "further"). This guards the measured level; it is not the target.
+MIN_CONVERSATIONS_PASSING = 20
 
 
 def _first_cited(answer: Answer) -> Citation | None:
@@ -36,17 +39,23 @@ def _expect(answer: Answer, article_id: str, sentence_contains: str) -> None:
 def test_conversation_file_is_well_formed() -> None:
     question_set = load_question_set(CONVERSATIONS)
     assert not question_set.errors
-    assert len(question_set.conversations) == 16
+    assert len(question_set.conversations) == 24
+    # 8 of them end with a follow-up that the articles do not answer
+    assert sum(not turn.answerable for c in question_set.conversations for turn in c.turns) == 8
 
 
 def _misses(library: Library, conversation: Conversation) -> list[str]:
+    """The turns of a conversation that are not answered with their expected sentence, or, for a turn the articles
+    do not answer, not said to be "not found"."""
     chat = Chat(library)
     misses = []
     for turn in conversation.turns:
         answer = chat.ask(turn.question)
         first = _first_cited(answer)
-        if first is None or not turn.is_hit(first):
+        right = (answer.found and first is not None and turn.is_hit(first)) if turn.answerable else not answer.found
+        if not right:
             misses.append(f"{conversation.conversation_id}: {turn.question!r} -> searched {answer.searched_for!r}, "
+                          f"found={answer.found} ({answer.confidence:.2f}), "
                           f"cited {first.sentence[:80] if first else None!r}")
     return misses
 
@@ -58,6 +67,9 @@ def test_seed_conversations_cite_the_expected_sentences(seed_library: Library) -
     passing = sum(not misses for misses in results.values())
     report = "\n".join(m for misses in results.values() for m in misses)
     assert passing >= MIN_CONVERSATIONS_PASSING, f"{passing}/{len(conversations)} conversations pass:\n{report}"
+    # A follow-up the articles do not answer must never be answered: every such conversation passes.
+    ending_unanswerable = [m for c in conversations if not c.turns[-1].answerable for m in results[c.conversation_id]]
+    assert not ending_unanswerable, "\n".join(ending_unanswerable)
 
 
 @pytest.mark.slow
