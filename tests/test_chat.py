@@ -205,6 +205,8 @@ def test_elided_question_swaps_the_rarest_name(previous: str, question: str, exp
     ("How did the officers describe Vietnam-Israel defence ties?", "What did they agree to do next?",
      "What did they agree to do next?"),
     ("Who showed joy at Israel's success?", "What challenges did he mention?", "What challenges did he mention?"),
+    # "Japanese" describes the visitor: "it" is the gift, not "Japanese", so the pronoun is kept
+    ("What gift did Lich give his Japanese visitor?", "How much did it cost?", "How much did it cost?"),
 ])
 def test_pronoun_is_replaced_by_the_previous_topic_but_not_by_a_person(previous: str, question: str,
                                                                          expected: str) -> None:
