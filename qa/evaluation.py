@@ -14,10 +14,12 @@ from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer
 from qa.cases import Case, Conversation, QuestionSet
 from qa.evaluation_metrics import (
     MAX_RANK,
+    AnswerMetrics,
     LatencyMetrics,
     NotFoundMetrics,
     RetrievalMetrics,
     TypeMetrics,
+    answer_metrics,
     latency_metrics,
     not_found_metrics,
     question_type,
@@ -70,6 +72,7 @@ class ModeReport:
     results: tuple[CaseResult, ...]
     retrieval: RetrievalMetrics
     not_found: NotFoundMetrics
+    answers: AnswerMetrics
     latency: LatencyMetrics
     by_type: tuple[TypeMetrics, ...]
 
@@ -204,6 +207,8 @@ def _mode_report(mode: str, results: list[CaseResult], threshold: float) -> Mode
         retrieval=retrieval_metrics([r.hit_rank for r in answerable]),
         not_found=not_found_metrics([r.found for r in results], [not r.answerable for r in results],
                                     [r.confidence for r in results], threshold),
+        answers=answer_metrics([r.answerable for r in results], [r.found for r in results],
+                               [r.hit_rank for r in results], [r.conversation_id for r in results]),
         latency=latency_metrics([r.latency_s for r in results]),
         by_type=type_metrics([r.question_type for r in results], [r.hit_rank for r in results],
                              [r.answerable for r in results]),

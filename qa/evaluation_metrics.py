@@ -46,6 +46,16 @@ class NotFoundMetrics:
 
 
 @dataclass(frozen=True)
+class AnswerMetrics:
+    """What a user is shown, not how the sentences rank: a question is right when it is answered (found) with the
+    expected sentence first or, if the articles do not answer it, when it is "not found"."""
+
+    answered_right: float | None  # share of the answerable questions answered with the expected sentence first
+    conversations: int
+    conversations_passing: int  # conversations whose every turn is right
+
+
+@dataclass(frozen=True)
 class LatencyMetrics:
     """Seconds per question, as milliseconds."""
 
@@ -130,6 +140,20 @@ def not_found_metrics(found: Sequence[bool], unanswerable: Sequence[bool], confi
     best, best_f1 = best_threshold(confidences, unanswerable)
     return NotFoundMetrics(int(actual.sum()), int(predicted.sum()), precision, recall, f1, threshold, best,
                            best_f1)
+
+
+def answer_metrics(answerable: Sequence[bool], found: Sequence[bool], ranks: Sequence[int | None],
+                   conversation_ids: Sequence[str]) -> AnswerMetrics:
+    """Score the answers as shown: a "not found" answer presents no citation, however well it ranked."""
+    right = [(is_found and rank == 1) if is_answerable else not is_found
+             for is_answerable, is_found, rank in zip(answerable, found, ranks, strict=True)]
+    answered = [ok for ok, is_answerable in zip(right, answerable, strict=True) if is_answerable]
+    passing: dict[str, bool] = {}
+    for ok, conversation_id in zip(right, conversation_ids, strict=True):
+        if conversation_id:
+            passing[conversation_id] = passing.get(conversation_id, True) and ok
+    return AnswerMetrics(sum(answered) / len(answered) if answered else None, len(passing),
+                         sum(passing.values()))
 
 
 def latency_metrics(seconds: Sequence[float]) -> LatencyMetrics:

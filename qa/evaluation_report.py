@@ -43,6 +43,9 @@ def metrics_table(report: Report) -> Table:
         ("  at threshold", lambda m: _number(m.not_found.threshold)),
         ("best threshold", lambda m: _number(m.not_found.best_threshold)),
         ("  its F1", lambda m: _number(m.not_found.best_f1)),
+        ("answered right (found, hit@1)", lambda m: _number(m.answers.answered_right)),
+        ("conversations passing", lambda m: f"{m.answers.conversations_passing} / {m.answers.conversations}"
+                                            if m.answers.conversations else "n/a"),
         ("latency p50 ms", lambda m: _number(m.latency.p50_ms, 1)),
         ("latency p95 ms", lambda m: _number(m.latency.p95_ms, 1)),
     ]
@@ -102,7 +105,8 @@ def write_report(report: Report, out_dir: Path, title: str, context: dict[str, s
     """Write summary.json, results.csv, report.md and the plots into out_dir; return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     modes = {m.mode: {"questions_asked": len(m.results), "retrieval": dataclasses.asdict(m.retrieval),
-                      "not_found": dataclasses.asdict(m.not_found), "latency": dataclasses.asdict(m.latency),
+                      "not_found": dataclasses.asdict(m.not_found),
+                      "answers": dataclasses.asdict(m.answers), "latency": dataclasses.asdict(m.latency),
                       "by_type": [dataclasses.asdict(t) for t in m.by_type], "hit_at_k": hit_curve(m)}
              for m in report.modes}
     summary = {**context, "interrupted": report.interrupted, "questions": report.questions,

@@ -16,7 +16,13 @@ from qa.articles import Article
 from qa.cases import QuestionSet, load_question_set
 from qa.cli import main
 from qa.evaluation import Report, evaluate
-from qa.evaluation_metrics import best_threshold, not_found_metrics, question_type, retrieval_metrics
+from qa.evaluation_metrics import (
+    answer_metrics,
+    best_threshold,
+    not_found_metrics,
+    question_type,
+    retrieval_metrics,
+)
 from qa.evaluation_report import write_report
 from qa.library import Library
 
@@ -127,6 +133,20 @@ def test_not_found_metrics_are_undefined_without_unanswerable_questions() -> Non
     assert best_threshold([0.9, 0.1], [False, False]) == (None, None)
 
 
+def test_answer_metrics_count_what_the_user_is_shown() -> None:
+    # An answerable question ranked first but "not found" is not answered; an unanswerable one is right when it is
+    # "not found", however its closest sentences rank. A conversation passes only if every turn is right.
+    metrics = answer_metrics(answerable=[True, True, True, False, True, False],
+                             found=[True, False, True, False, True, True],
+                             ranks=[1, 1, 2, None, 1, None],
+                             conversation_ids=["", "", "", "", "a", "a"])
+    assert metrics.answered_right == pytest.approx(2 / 4)
+    assert (metrics.conversations, metrics.conversations_passing) == (1, 0)
+    passing = answer_metrics([True, False], [True, False], [1, None], ["b", "b"])
+    assert (passing.answered_right, passing.conversations, passing.conversations_passing) == (1.0, 1, 1)
+    assert answer_metrics([False], [False], [None], [""]).answered_right is None
+
+
 # evaluate() over the tiny index with the real model.
 
 def test_hybrid_metrics_on_the_tiny_index(report: Report) -> None:
@@ -231,6 +251,7 @@ def test_conversations_are_asked_turn_by_turn_through_one_chat_each(library: Lib
     hybrid = evaluate(conversations, library, chat_factory=RewritingChat).mode("hybrid")
     assert [(r.conversation_id, r.turn, r.hit_rank, r.found) for r in hybrid.results] == [
         ("bridge", 1, 1, True), ("bridge", 2, 1, True), ("cup", 1, 1, True), ("cup", 2, None, False)]
+    assert (hybrid.answers.conversations, hybrid.answers.conversations_passing) == (2, 2)
     assert [len(chat.asked) for chat in RewritingChat.made] == [2, 2]
     assert {top_k for chat in RewritingChat.made for _, top_k in chat.asked} == {10}
     dense_only = evaluate(conversations, library, modes=("dense",), chat_factory=RewritingChat)
