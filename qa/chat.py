@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from qa.answer import Answer
 from qa.library import Library
-from qa.question import clean_question
+from qa.question import NAME_PATTERN, clean_question, names_in
 from qa.text import STOPWORDS, content_words, fold, words
 
 MAX_TURNS_KEPT = 50
@@ -36,11 +36,10 @@ _CONTINUATION_WORDS = frozenset({"else", "also", "too"})  # "What else did he sa
 _MORE_WORDS = frozenset({"else", "more"})  # "What else...?", "Tell me more": not what was already answered
 # "And the Israel one?", "What about Japan?", "How about the second dialogue?"
 _ELLIPSIS = re.compile(r"^(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about\s+)?(?P<rest>.+?)$", re.IGNORECASE)
-_NAME = r"[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*(?:\s+[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*)*"  # "Israel", "Vietnam-Japan", "Ngo Xuan Lich"
 _STOPWORD_PATTERN = "|".join(sorted(STOPWORDS))
 # A name with the noun phrase around it: "the Israel dialogue", "the previous Vietnam-Japan dialogue",
 # "Vietnam and Israel"; a trailing noun only after "the", so "Vietnam and Israel agree" stops at "Israel".
-_TOPIC = re.compile(rf"(?P<the>\bthe\s+(?:[a-z]+\s+)?)?(?P<name>{_NAME}(?:\s+and\s+{_NAME})?)"
+_TOPIC = re.compile(rf"(?P<the>\bthe\s+(?:[a-z]+\s+)?)?(?P<name>{NAME_PATTERN}(?:\s+and\s+{NAME_PATTERN})?)"
                     rf"(?(the)(?:\s+(?!(?:{_STOPWORD_PATTERN})\b)[a-z]+)?)")
 _POSSESSIVE = re.compile(r"[’']s$")
 
@@ -138,14 +137,14 @@ def resolve(question: str, previous: Answer | None,
     if not (pronoun or person or not own_words or any(t in _CONTINUATION_WORDS for t in tokens)):
         return Resolution(question)
     query = question
-    if pronoun and not _names(question):
+    if pronoun and not names_in(question):
         topic = _topic_phrase(previous_query, articles_with, plural=pronoun in _PLURAL_PRONOUNS)
         query = _replace_word(question, pronoun, topic) if topic else question
     elif not own_words and not person:  # "Why?", "Tell me more": the previous query says what about
         query = f"{question} ({previous_query})"
     # Only an answer the user was given sets the topic; "closest" sentences are often off topic.
     prefer = (previous.citations[0].article_id,) if previous.found and previous.citations else ()
-    if prefer and not all(prefer[0] in (articles_with(m.group()) or prefer) for m in _names(question)):
+    if prefer and not all(prefer[0] in (articles_with(m.group()) or prefer) for m in names_in(question)):
         prefer = ()  # the question names what the previous article never mentions: a new topic
     more = any(t in _MORE_WORDS for t in tokens)
     return Resolution(query, prefer, skip_answered=more, continue_previous=more and not own_words)
@@ -173,17 +172,12 @@ def _swap_name(previous_query: str, elided: str, articles_with: Callable[[str], 
     if not new:
         return previous_query, ""
     subject = " ".join(new)
-    names = _names(previous_query)
+    names = names_in(previous_query)
     if not names:
         return f"{previous_query} {subject}", subject
     # The rarest name is the one that picked out the previous article: "Israel", not "Vietnamese".
     rarest = _rarest(names, lambda m: m.group(), articles_with)
     return previous_query[:rarest.start()] + subject + previous_query[rarest.end():], subject
-
-
-def _names(text: str) -> list[re.Match[str]]:
-    """Capitalised words and runs of them, leaving out the question's first word."""
-    return [m for m in re.finditer(_NAME, text) if m.start() > 0]
 
 
 def _topic_pronoun(tokens: list[str]) -> str | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from qa.text import content_words, words
 
 MAX_QUESTION_CHARS = 1000
 MAX_QUERY_WORDS = 32
+# A capitalised word and runs of them: "Israel", "Vietnam-Japan", "Ngo Xuan Lich".
+NAME_PATTERN = r"[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*(?:\s+[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*)*"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def clean_question(question: str) -> str:
@@ -30,3 +34,28 @@ def fts_query_for(question: str) -> str:
     terms = content_words(question) or words(question)
     return " OR ".join(f'"{term}"' for term in terms[:MAX_QUERY_WORDS])
 
+
+
+def names_in(text: str) -> list[re.Match[str]]:
+    """Capitalised words and runs of them, without the first word, capitalised as the question's start ("What
+    Denver player..." names Denver)."""
+    found = []
+    for match in _NAME.finditer(text):
+        if match.start() == 0:
+            after_first = re.match(r"\S+\s*", text).end()
+            match = _NAME.match(text, after_first) if after_first < match.end() else None
+        if match:
+            found.append(match)
+    return found
+
+
+def name_units(question: str) -> list[tuple[str, ...]]:
+    """The names a question uses, each as its folded words: "Where was the Vietnam-Israel dialogue held?" ->
+    (vietnam,), (israel,); "How many times was Cam Newton sacked?" -> (cam, newton). A text that uses any word of
+    a name mentions it: news copy names "Cam Newton" once and "Newton" after."""
+    units: dict[tuple[str, ...], None] = {}
+    for match in names_in(question):
+        for part in re.split(r"[-–]", match.group()):  # "Vietnam-Israel" names two countries
+            if unit := tuple(content_words(part)):
+                units[unit] = None
+    return list(units)

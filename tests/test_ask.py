@@ -17,9 +17,9 @@ def test_question_file_is_well_formed() -> None:
     assert not SEED_QUESTIONS.errors and len(SEED_QUESTIONS.cases) >= 40 and len(answerable) < 50
 
 
-# The issue's target is 90%; measured 37/42 = 0.881 answered with the expected sentence first (BENCHMARKS.md lists
-# the five misses). This guards the measured level so a regression fails; it is not the target.
-MIN_SEED_HIT_AT_1 = 0.88
+# The issue's target: the expected sentence is the first citation for at least 90% of the answerable seed questions.
+# Measured 38/42 = 0.905 answered (found) with it, 39/42 ranked first (BENCHMARKS.md lists the misses).
+MIN_SEED_HIT_AT_1 = 0.9
 
 
 ANSWERABLE = [c for c in SEED_QUESTIONS.cases if c.answerable]
@@ -39,15 +39,15 @@ def _unanswerable_found(library: Library) -> list[str]:
     return [c.question for c in SEED_QUESTIONS.cases if not c.answerable and library.ask(c.question).found]
 
 
-def test_expected_sentence_is_first_citation_for_most_questions(seed_library: Library) -> None:
+def test_expected_sentence_is_first_citation_for_90_percent(seed_library: Library) -> None:
+    """A "not found" answer presents no citation, so the expected sentence must also be answered, not only ranked."""
     misses = _not_answered_right(seed_library)
     assert len(misses) <= (1 - MIN_SEED_HIT_AT_1) * len(ANSWERABLE), misses
 
 
 def test_expected_sentence_ranks_first_in_search_for_90_percent(seed_library: Library) -> None:
-    """The issue's target, on the ranked citations (search()): 38/42 measured. ask() above also requires the
-    answer to clear the "not found" threshold, which one of these 38 does not ("Who led the Japanese
-    delegation?", confidence 0.01)."""
+    """The same target on the ranked citations (search()): 39/42 measured. One of these 39 is ranked right but
+    answered "not found" by ask() ("Who led the Japanese delegation?", confidence 0.01)."""
     misses = [c.question for c in ANSWERABLE if not c.is_hit(seed_library.search(c.question, top_k=1)[0])]
     assert len(misses) <= 0.1 * len(ANSWERABLE), misses
 
@@ -56,7 +56,7 @@ def test_every_unanswerable_question_is_not_found(seed_library: Library) -> None
     assert _unanswerable_found(seed_library) == []
 
 
-# Measured 33/42 answered (found, expected sentence first) when the seeds are among 54 unrelated articles (37/42
+# Measured 33/42 answered (found, expected sentence first) when the seeds are among 54 unrelated articles (38/42
 # alone): the IDF of "Vietnam", "Japan" and "dialogue" rises, and the leads that use them all win more.
 MIN_HIT_AT_1_AMONG_UNRELATED_ARTICLES = 0.78
 

@@ -198,3 +198,20 @@ def test_a_headline_is_told_from_a_lead_sentence_that_serves_as_title(tmp_path: 
     assert role["# Rain returns to Hanoi"] == -1.0
     assert role["Floods cut the road to Hue for a week."] == 0.0
     assert role["The storm closed Da Nang airport for two days."] == 0.0
+
+
+def test_an_article_that_never_names_what_the_question_names_ranks_below(tmp_path: Path, encoder: Encoder) -> None:
+    """The Lao article's sentence shares "held" and "border talks" with the question, but only the Cambodian one
+    names Cambodia; a person named once in full and after by surname still counts as named."""
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "laos.txt").write_text("Laos border talks\n\nVietnam and Laos held border talks in Vientiane on "
+                                     "Monday.", encoding="utf-8")
+    (folder / "cambodia.txt").write_text("Cambodia border talks\n\nThe Vietnam-Cambodia border talks took place "
+                                         "in Phnom Penh. Minister Hun Manet opened them.", encoding="utf-8")
+    library = Library.build(folder, tmp_path / "w.idx", encoder)
+    candidates = library.retriever.candidates("Where were the Vietnam-Cambodia border talks held, and did Mr "
+                                              "Manet attend?", RetrievalSettings())
+    names = {candidates.rows[i].article_id: candidates.features[n, FEATURES.index("article_names")]
+             for n, i in enumerate(candidates.ids)}
+    assert names == {"laos": pytest.approx(1 / 3), "cambodia": 1.0}  # Vietnam, Cambodia, Manet (as "Hun Manet")
