@@ -59,7 +59,8 @@ def answer_highlights(question: str, sentence: str, offset: int = 0) -> tuple[tu
         # News copy puts a rank or office before a person's name: prefer those names when there are any.
         fresh = [span for span in fresh if _after_title(sentence, span[0])] or fresh
     if len(fresh) > 1:
-        fresh = [_nearest_to_question_words(sentence, fresh, asked)]
+        nearest = _nearest_to_question_words(sentence, fresh, asked)
+        fresh = _coordinated(sentence, fresh, nearest, asked) if kind == "name" else [nearest]
     return tuple((start + offset, end + offset) for start, end in fresh)
 
 
@@ -77,6 +78,34 @@ def _nearest_to_question_words(sentence: str, spans: list[tuple[int, int]], aske
     if not anchors:
         return spans[0]
     return min(spans, key=lambda span: min(min(abs(a - span[0]), abs(a - span[1])) for a in anchors))
+
+
+def _coordinated(sentence: str, spans: list[tuple[int, int]], chosen: tuple[int, int], asked: set[str]
+                 ) -> list[tuple[int, int]]:
+    """The chosen name and the names joined to it by "and", each after its own rank or office: the two co-chairs
+    in "... Sen. Lt. Gen. Hoàng Xuân Chiến, and Major General (retired) Amir Eshel" answer "Who co-chaired?".
+    Where the question tells them apart by their offices ("Who led the Japanese side?"), only the names whose
+    office holds the most of its words are kept."""
+    group = [chosen]
+    for span in sorted(spans):
+        if span[0] > group[-1][1] and _joins(sentence[group[-1][1]:span[0]]):
+            group.append(span)
+    for span in sorted(spans, reverse=True):
+        if span[1] < group[0][0] and _joins(sentence[span[1]:group[0][0]]):
+            group.insert(0, span)
+    # The office of each name: the rank and office words since the previous name (at most eight words back).
+    floors = [0] + [span[1] for span in group[:-1]]
+    offices = [{fold(w) for w in re.findall(r"[\wÀ-ỹ]+", sentence[floor:span[0]])[-8:]} & _TITLE_WORDS & asked
+               for floor, span in zip(floors, group, strict=True)]
+    most = max(len(office) for office in offices)
+    return [span for span, office in zip(group, offices, strict=True) if len(office) == most]
+
+
+def _joins(gap: str) -> bool:
+    """True for the text between two coordinated names: "and", with commas, parentheses and rank or office words
+    (", and Major General (retired) ")."""
+    tokens = [fold(token) for token in re.findall(r"[^\s,()]+", gap)]
+    return tokens.count("and") == 1 and all(t == "and" or t.strip(".") in _TITLE_WORDS for t in tokens)
 
 
 def _after_title(sentence: str, start: int) -> bool:
