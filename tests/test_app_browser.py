@@ -110,7 +110,7 @@ def test_co_chair_question_shows_both_names_and_the_citation(page) -> None:
     first = answer.locator(".qa-cite").first
     assert "[1]" in first.inner_text()
     assert "Việt Nam-Israel Defence Policy Dialogue" in first.locator(".qa-title").inner_text()
-    assert first.locator(".qa-sentence mark").all_inner_texts() == ["Hoàng Xuân Chiến"]
+    assert first.locator(".qa-sentence mark").all_inner_texts() == ["Hoàng Xuân Chiến", "Amir Eshel"]
     _screenshot(page, "answer-laptop")
 
 
