@@ -35,7 +35,6 @@ def fts_query_for(question: str) -> str:
     return " OR ".join(f'"{term}"' for term in terms[:MAX_QUERY_WORDS])
 
 
-
 def names_in(text: str) -> list[re.Match[str]]:
     """Capitalised words and runs of them, without the first word, capitalised as the question's start ("What
     Denver player..." names Denver)."""
