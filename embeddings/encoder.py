@@ -106,6 +106,17 @@ class Encoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def token_vectors(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """The unit vector of each word piece of a text in its context, and each piece's character span in it
+        (special tokens left out)."""
+        vectors = self._model.encode([text], output_value="token_embeddings", convert_to_numpy=False)[0]
+        pieces = self._model.tokenizer(text, return_offsets_mapping=True, truncation=True,
+                                       max_length=self._model.max_seq_length)["offset_mapping"]
+        kept = [k for k, (start, end) in enumerate(pieces) if end > start]
+        vectors = vectors.float().numpy()[kept]
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors, [tuple(pieces[k]) for k in kept]
+
 
 def load_encoder(model_name: str | None = None) -> Encoder:
     """Load a model once per process and share it (loading MiniLM takes about a second)."""

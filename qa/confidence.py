@@ -48,14 +48,22 @@ def evidence_for(store: Store, term_idf: dict[str, float], sentence: SentenceRow
     weight = {t: math.log((len(article) + 1) / (len(in_article[t]) + 0.5)) for t in terms}
     total = sum(weight.values())
     coverage = sum(weight[t] for t in covered) / total if total > 0 else 0.0
-    # Absent from the article's text and title: "Super Bowl 50 ¶3" is about Super Bowl 50 even if no sentence of
-    # it repeats the number.
-    absent = [t for t in terms if not in_article[t]
-              and not store.article_lexical_scores(f'"{t}"', [sentence.article_rowid])]
+    absent = absent_terms(store, terms, sentence, in_article)
     unmatched = any(term[0].isdigit() for term in absent)
     idf_total = sum(term_idf.values())
     absent_share = sum(term_idf[t] for t in absent) / idf_total if idf_total > 0 else 0.0
     return cosine, coverage, float(unmatched), asked_for, absent_share
+
+
+def absent_terms(store: Store, terms: list[str], sentence: SentenceRow,
+                 in_article: dict[str, set[int]] | None = None) -> list[str]:
+    """The question words that a sentence's article never uses, in its text or title: "Super Bowl 50 ¶3" is about
+    Super Bowl 50 even if no sentence of it repeats the number. `in_article`: the article's sentences holding each
+    term, if already looked up."""
+    if in_article is None:
+        in_article = store.sentences_matching(terms, store.sentence_ids_of([sentence.article_id]))
+    return [t for t in terms if not in_article[t]
+            and not store.article_lexical_scores(f'"{t}"', [sentence.article_rowid])]
 
 
 def confidence_of(evidence: tuple[float, float, float, float, float]) -> float:
