@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -166,3 +167,18 @@ def _turn(answer: Answer):
     from qa.chat import Resolution, Turn
 
     return Turn(answer, Resolution(answer.question))
+
+
+def test_every_font_file_the_ui_loads_has_every_letter_of_the_articles() -> None:
+    # Gradio's bundled SemiBold files are subsets: a heading drawn with one mixed two fonts ("News Q" + "A").
+    import gradio as gr
+    from fontTools.ttLib import TTFont
+
+    letters = {c for path in (ROOT / "seeds").glob("*.txt") for c in path.read_text(encoding="utf-8") if c.isalpha()}
+    frontend = Path(gr.__file__).parent / "templates" / "frontend"
+    files = [url for font in (app.TEXT_FONT, app.CODE_FONT)
+             for url in re.findall(r"url\('([^']+)'\)", font.stylesheet()["css"])]
+    assert len(files) == 4
+    for url in files:
+        covered = TTFont(frontend / url).getBestCmap()
+        assert not sorted(c for c in letters if ord(c) not in covered), url
