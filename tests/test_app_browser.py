@@ -5,6 +5,7 @@ Screenshots (laptop 1366x768, phone 390x844) are written to screenshots/ for a p
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -113,6 +114,47 @@ def test_co_chair_question_shows_both_names_and_the_citation(page) -> None:
     assert first.locator(".qa-sentence mark").all_inner_texts() == ["Hoàng Xuân Chiến", "Amir Eshel"]
     _screenshot(page, "answer-laptop")
 
+
+
+# Each kind of text in an answer, and the smallest contrast with its background that WCAG 2 (AA) allows for it.
+_READABLE_TEXT = {".qa-label": 4.5, ".qa-answer-words": 4.5, ".qa-meta": 4.5, ".qa-title": 4.5, ".qa-context": 4.5,
+                  ".qa-sentence": 4.5}
+_COLOURS_JS = """
+selector => {
+  const el = document.querySelector(selector);
+  let box = el, background = 'rgb(255, 255, 255)';
+  while (box) {
+    const colour = getComputedStyle(box).backgroundColor;
+    if (colour !== 'rgba(0, 0, 0, 0)' && colour !== 'transparent') { background = colour; break; }
+    box = box.parentElement;
+  }
+  return [getComputedStyle(el).color, background];
+}
+"""
+
+
+def _contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two CSS rgb()/rgba() colours, the foreground blended over the background."""
+    def channels(colour: str) -> list[float]:
+        values = [float(v) for v in re.findall(r"[\d.]+", colour)]
+        return values + [1.0] * (4 - len(values))
+
+    *back, _ = channels(background)
+    *fore, alpha = channels(foreground)
+    fore = [alpha * f + (1 - alpha) * b for f, b in zip(fore, back, strict=True)]
+
+    def luminance(rgb: list[float]) -> float:
+        linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(fore), luminance(back)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_answer_text_has_the_contrast_wcag_asks_for(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    ratios = {selector: round(_contrast(*page.evaluate(_COLOURS_JS, selector)), 2) for selector in _READABLE_TEXT}
+    assert all(ratios[s] >= minimum for s, minimum in _READABLE_TEXT.items()), ratios
 
 def test_follow_up_is_resolved_and_shows_what_was_searched(page) -> None:
     _ask(page, "Who co-chaired the Israel dialogue?")
