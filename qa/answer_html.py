@@ -35,7 +35,7 @@ TRANSCRIPT_CSS = """
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .qa-context { color: var(--body-text-color-subdued); }
 .qa-sentence mark, .qa-answer-words mark { background: #fde68a; color: #1f2937; border-radius: 3px; }
-.qa-not-found .qa-cite { opacity: 0.8; }
+.qa-not-found .qa-cite { border-style: dashed; }  /* closest, not an answer: set apart, as readable */
 """
 ARTICLE_CSS = """
 .qa-article-empty { color: var(--body-text-color-subdued); }
@@ -66,8 +66,9 @@ def format_citation(citation: Citation) -> str:
     where = citation.context.find(citation.sentence)
     before = citation.context[:where].strip() if where >= 0 else ""
     after = citation.context[where + len(citation.sentence):].strip() if where >= 0 else ""
-    before = ("…" + before[-CONTEXT_CHARS:]) if len(before) > CONTEXT_CHARS else before
-    after = (after[:CONTEXT_CHARS] + "…") if len(after) > CONTEXT_CHARS else after
+    # Cut at a space, so the context never starts or ends in the middle of a word ("…sing international").
+    before = ("…" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]) if len(before) > CONTEXT_CHARS else before
+    after = (after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "…") if len(after) > CONTEXT_CHARS else after
     return (f'<li><button type="button" class="qa-cite" data-article="{escape(citation.article_id)}" '
             f'data-start="{citation.start}" data-end="{citation.end}" title="Show the whole article">'
             f'<span class="qa-title">[{citation.rank}] {escape(citation.title)}</span>'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -154,6 +155,17 @@ def test_highlights_mark_the_answer_words_inside_the_sentence() -> None:
     markup = answer_html.format_sentence(_citation(sentence, ((111, 121), (126, 142))))
     assert markup == "Chaired by <mark>Amir Eshel</mark> and <mark>Hoàng Xuân Chiến</mark>."
 
+
+
+def test_context_around_a_citation_is_cut_between_words() -> None:
+    words = " ".join(f"word{n}" for n in range(60))
+    citation = dataclasses.replace(_citation("The cited sentence."), context=f"{words} The cited sentence. {words}")
+    markup = answer_html.format_citation(citation)
+    before, after = re.findall(r'<span class="qa-context">([^<]*)</span>', markup)
+    assert before.startswith("…") and before.endswith("word59 ") and after.startswith(" word0 ")
+    assert after.endswith("…")
+    shown = before.strip("… ").split() + after.strip("… ").split()
+    assert len(shown) > 20 and set(shown) <= set(words.split())  # whole words only
 
 def test_not_found_answer_is_formatted_differently() -> None:
     found = Answer("q", "s [1]", True, 0.9, (_citation("s"),), "q")
