@@ -42,11 +42,12 @@ SESSION_SECONDS = 2 * 3600  # a conversation idle this long is forgotten
 # the browser draws 600 with the 700 face when no 600 face is declared.
 TEXT_FONT = gr.themes.LocalFont("Source Sans Pro", weights=(400, 700))
 CODE_FONT = gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700))
-# Its subdued text (citation titles, context, confidence, placeholders) is neutral-400, 1.9:1 on white; WCAG 2 AA
-# asks 4.5:1 for text. Neutral-600 gives 7.5:1 on the answer's grey and stays lighter than the body text.
+# Its subdued text (citation titles, context, confidence) and placeholders are neutral-400, 1.9:1 on white; WCAG 2
+# AA asks 4.5:1 for text. Neutral-600 gives 7.5:1 on the answer's grey and stays lighter than the body text; a
+# placeholder, neutral-500 (4.7:1), stays lighter than what is typed over it.
 THEME = gr.themes.Default(font=[TEXT_FONT, "ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=[CODE_FONT, "ui-monospace", "monospace"]).set(
-    body_text_color_subdued="*neutral_600")
+    body_text_color_subdued="*neutral_600", input_placeholder_color="*neutral_500")
 EXAMPLES = ("Who co-chaired the Israel dialogue?", "When did it take place?",
             "Where was the Japan dialogue held?", "And the Israel one?")
 

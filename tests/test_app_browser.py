@@ -168,6 +168,9 @@ def test_answer_text_has_the_contrast_wcag_asks_for(page, question: str) -> None
     _ask(page, question)  # an answer, and a "not found" with its closest sentences
     page.wait_for_function(_SETTLED_JS, timeout=ANSWER_TIMEOUT_MS)  # Gradio fades an output while it updates
     ratios = {selector: round(_contrast(*page.evaluate(_COLOURS_JS, selector)), 2) for selector in _ANSWER_TEXT}
+    box = "document.querySelector('#qa-question textarea')"
+    placeholder = page.evaluate(f"getComputedStyle({box}, '::placeholder').color")
+    ratios["placeholder"] = round(_contrast(placeholder, page.evaluate(f"getComputedStyle({box}).backgroundColor")), 2)
     assert min(ratios.values()) >= _WCAG_AA_CONTRAST, ratios
 
 def test_follow_up_is_resolved_and_shows_what_was_searched(page) -> None:
