@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.retrieval import RESULTS  # noqa: E402
 from embeddings.encoder import Encoder  # noqa: E402
 from qa.answer import Answer  # noqa: E402
+from qa.cases import load_question_set  # noqa: E402
 from qa.chat import Chat  # noqa: E402
 from qa.confidence import absent_terms  # noqa: E402
 from qa.defaults import SEEDS_DIR, default_library  # noqa: E402
@@ -37,19 +38,15 @@ from qa.text import fold  # noqa: E402
 def seed_cases(library: Library) -> list[tuple[str, bool, Answer]]:
     """(question as searched, answerable, answer) for seeds/questions.jsonl and every conversation turn; an
     answerable one only where its top sentence is in the expected article."""
-    cases = []
-    for line in (SEEDS_DIR / "questions.jsonl").read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
-        cases.append((item, library.ask(item["question"])))
-    for line in (SEEDS_DIR / "conversations.jsonl").read_text(encoding="utf-8").splitlines():
+    asked = [(case, library.ask(case.question)) for case in load_question_set(SEEDS_DIR / "questions.jsonl").cases]
+    for conversation in load_question_set(SEEDS_DIR / "conversations.jsonl").conversations:
         chat = Chat(library)
-        cases.extend((turn, chat.ask(turn["question"])) for turn in json.loads(line)["turns"])
+        asked.extend((turn, chat.ask(turn.question)) for turn in conversation.turns)
     kept = []
-    for item, answer in cases:
+    for case, answer in asked:
         top = (answer.citations or answer.closest)[:1]
-        answerable = item.get("answerable", True)
-        if top and (not answerable or top[0].article_id == item["article_id"]):
-            kept.append((answer.searched_for, answerable, answer))
+        if top and (not case.answerable or top[0].article_id == case.article_id):
+            kept.append((answer.searched_for, case.answerable, answer))
     return kept
 
 
