@@ -1,12 +1,12 @@
 """SQuAD sentence-retrieval benchmark: our hybrid beside BM25, dense flat and their fusions, same sentences.
 
 Every paragraph of the SQuAD file is one article. A hit at k: one of the top-k sentences is from the
-question's paragraph and covers a gold answer's start. With --tune, weights are chosen on the even
-paragraphs ("tune") plus seeds/questions.jsonl; the odd paragraphs ("held out") are never used to choose.
-Also times the index build, queries, cold start and memory
+question's paragraph and covers a gold answer's start. The ranker (qa/models/ranking.json) is fitted on news
+articles only (training/fit_ranker.py), so every SQuAD question is held out; the even / odd halves are kept for
+comparison with earlier, hand-tuned versions, whose weights were chosen on the even half. Also times the index build, queries, cold start and memory
 beside a plain sentence-transformers + FAISS flat pipeline.
 
-    .venv/bin/python benchmarks/retrieval.py [--data PATH] [--tune]
+    .venv/bin/python benchmarks/retrieval.py [--data PATH]
 """
 
 from __future__ import annotations
@@ -19,17 +19,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD  # noqa: E402
-from qa.cases import Case, load_question_set, load_squad  # noqa: E402
+from qa.cases import Case, load_squad  # noqa: E402
 from qa.library import Library  # noqa: E402
-from qa.retrieval import FEATURES, RetrievalSettings  # noqa: E402
+from qa.retrieval import RetrievalSettings  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad-dev-v1.1-super-bowl-50.json"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -102,101 +100,6 @@ def peers(library: Library, cases: list[Case], sentence_rows: dict) -> tuple[dic
     return rankings, {name: 1000 * statistics.mean(t) for name, t in times.items()}
 
 
-def hit_mask(case: Case, ids: list[int], rows: dict) -> np.ndarray:
-    """Which candidate sentences a case counts as right."""
-    return np.array([case.is_hit(SimpleNamespace(article_id=rows[i].article_id, sentence=rows[i].text,
-                                                 start=rows[i].start, end=rows[i].end)) for i in ids], dtype=bool)
-
-
-def hit_masks(library: Library, cases: list[Case], settings: RetrievalSettings) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per case: the candidates' feature matrix and which candidates are hits."""
-    gathered = []
-    for case in cases:
-        candidates = library.retriever.candidates(case.question, settings)
-        gathered.append((candidates.features, hit_mask(case, candidates.ids, candidates.rows)))
-    return gathered
-
-
-def ranks_for(gathered: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray) -> list[int | None]:
-    ranks = []
-    for features, mask in gathered:
-        order = np.argsort(-(features @ weights), kind="stable")[:10]
-        hits = np.nonzero(mask[order])[0]
-        ranks.append(int(hits[0]) + 1 if len(hits) else None)
-    return ranks
-
-
-# Values each weight may take in the search, and the starting points: the shipped weights and the last ones chosen
-# before the newest features. Two weights are not searched: the dense cosine's sets the scale, and the article
-# names' is chosen on the seed articles, because a SQuAD "article" is one paragraph, which often does not repeat
-# the names its questions use ("What Denver player..." of a paragraph that says "Broncos"), where a news article
-# names what it is about (BENCHMARKS.md).
-WEIGHT_STEPS = (0.0, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2, 1.5)
-PREVIOUS_WEIGHTS = (1.0, 0.8, 0.0, 0.15, 0.3, 0.4, 0.0, 0.0, 0.0, 0.0, RetrievalSettings().weights[-1])
-SEARCHED_FEATURES = [n for n, name in enumerate(FEATURES) if name not in ("dense", "article_names")]
-
-
-def seed_evidence(seeds: Library, settings: RetrievalSettings) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
-    """Per seed question: candidate features, which candidates are hits, each one's "not found" confidence
-    (it does not depend on the weights, only on which sentence they put first) and whether it is answerable."""
-    gathered = []
-    for case in load_question_set(ROOT / "seeds" / "questions.jsonl").cases:
-        candidates = seeds.retriever.candidates(case.question, settings)
-        mask = hit_mask(case, candidates.ids, candidates.rows)
-        confidences = np.array([seeds.retriever.confidence(candidates, [(i, 0.0)])
-                                for i in candidates.ids])
-        gathered.append((candidates.features, mask, confidences, case.answerable))
-    return gathered
-
-
-def seed_found_and_hit(gathered: list, weights: np.ndarray) -> tuple[float, int]:
-    """Share of answerable seed questions answered (found) with the expected sentence first, and how many
-    unanswerable ones would be wrongly answered."""
-    answered = wrongly_found = 0
-    for features, mask, confidences, answerable in gathered:
-        top = int(np.argmax(features @ weights)) if len(features) else None
-        found = top is not None and confidences[top] >= DEFAULT_NOT_FOUND_THRESHOLD
-        answered += answerable and found and bool(mask[top])
-        wrongly_found += (not answerable) and found
-    return answered / sum(1 for *_, answerable in gathered if answerable), wrongly_found
-
-
-def tune(library: Library, cases: list[Case], seeds: Library) -> tuple[float, ...]:
-    """Choose fusion weights on SQuAD cases, with the seed questions as constraints (no duplicate collapsing).
-
-    Objective: hit@1 + hit@5 + MRR@10 on the SQuAD cases (the larger, less noisy set), seed found-and-hit as a
-    tie-break; weights that answer an unanswerable seed question are ruled out. Coordinate ascent (nine
-    weights are too many for a grid) from each starting point; the best end point wins.
-    """
-    settings = RetrievalSettings()
-    squad = hit_masks(library, cases, settings)
-    seed = seed_evidence(seeds, settings)
-
-    def objective(weights: tuple[float, ...]) -> float:
-        seed_score, wrongly_found = seed_found_and_hit(seed, np.array(weights))
-        if wrongly_found:
-            return -1.0
-        row = metrics(ranks_for(squad, np.array(weights)))
-        return row["hit@1"] + row["hit@5"] + row["MRR@10"] + 0.01 * seed_score
-
-    ends = [_ascend(objective, start) for start in (settings.weights, PREVIOUS_WEIGHTS)]
-    return max(ends, key=objective)
-
-
-def _ascend(objective, weights: tuple[float, ...]) -> tuple[float, ...]:
-    best = objective(weights)
-    improved = True
-    while improved:
-        improved = False
-        for feature in SEARCHED_FEATURES:
-            for step in WEIGHT_STEPS:
-                candidate = weights[:feature] + (step,) + weights[feature + 1:]
-                score = objective(candidate)
-                if score > best + 1e-9:
-                    best, weights, improved = score, candidate, True
-    return weights
-
-
 def timed_subprocess(code: str) -> dict:
     """Run Python code in a new process; return its wall time and peak memory (MiB)."""
     wrapper = ("import resource, time, json; _t = time.perf_counter()\n" + code +
@@ -210,7 +113,6 @@ def timed_subprocess(code: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--tune", action="store_true", help="grid-search fusion weights on the tune half")
     args = parser.parse_args()
     question_set = load_squad(json.loads(args.data.read_text(encoding="utf-8")), "squad")
     workdir = Path(tempfile.mkdtemp(prefix="qa-bench-"))
@@ -236,10 +138,6 @@ def main() -> None:
         "all": list(question_set.cases),
     }
     settings = RetrievalSettings()
-    if args.tune:
-        seeds = Library.build(ROOT / "seeds", workdir / "seeds.idx", encoder)
-        settings = RetrievalSettings(weights=tune(library, halves["tune"], seeds))
-        print(f"tuned weights: {settings.weights}")
 
     ranks, latencies = [], []
     for case in question_set.cases:
@@ -299,13 +197,14 @@ def report(table: list[dict], performance: dict, settings: RetrievalSettings) ->
     lines += ["", "| measure | value |", "|---|---|"]
     lines += [f"| {name} | {value:.3f} |" if isinstance(value, float) else f"| {name} | {value} |"
               for name, value in performance.items()]
-    lines += ["", f"Fusion weights {dict(zip(FEATURES, settings.weights, strict=True))}"]
+    training = settings.models().training
+    lines += ["", f"Ranker: {settings.models_path.name}, fitted on data sha256 {training.get('data_sha256', '?')}"]
     text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "retrieval.md").write_text(text + "\n", encoding="utf-8")
-    (RESULTS / "retrieval.json").write_text(json.dumps({"table": table, "performance": performance,
-                                                        "weights": settings.weights}, indent=2) + "\n")
+    (RESULTS / "retrieval.json").write_text(json.dumps({
+        "table": table, "performance": performance, "ranker_data_sha256": training.get("data_sha256")}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Confidence below which the articles are taken not to answer; chosen on seeds/questions.jsonl and SQuAD
-# questions asked of articles that do not hold them (see BENCHMARKS.md). `qa eval --save-threshold` overrides.
-DEFAULT_NOT_FOUND_THRESHOLD = 0.5
 NOT_FOUND_TEXT = "The articles do not say. No sentence in them answers this question."
 
 

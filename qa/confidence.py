@@ -1,33 +1,44 @@
-"""How likely the top sentence answers a question: the evidence behind the "not found" decision."""
+"""How likely the first citation answers a question: the evidence behind the calibrated confidence and the
+"not found" decision."""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from qa.ranking.answer_type import asked_kind
 from qa.store import SentenceRow, Store
 
-# Logistic confidence. benchmarks/calibrate_confidence.py fits one on SQuAD and the seed questions, but its
-# negatives are mostly easy (SQuAD questions asked of the seed articles), so it underweights the near misses
-# ("What is the population of Tokyo?" over an article that mentions Tokyo). These constants keep its signs and
-# put the boundary where the seed questions separate with the widest margin (the highest unanswerable one at
-# -0.18 in logit) in two
-# libraries, the seeds alone and the seeds among 54 unrelated articles. Every feature is read from the cited
-# sentence and its article, none from the rest of the library, so a library that grows cannot move the
-# boundary. The script reports how they do on every group (BENCHMARKS.md).
-CONFIDENCE_COSINE = 20.0
-CONFIDENCE_COVERAGE = 2.0
-# A number or ordinal the article never mentions ("the 5th dialogue" over an article about the 7th) is decisive.
-CONFIDENCE_UNMATCHED_NUMBER = -12.0
-# A question about a photo is answered by its caption, which shares few words with it ("What does the photo
-# show?" / "Signing ceremony for the minutes of..."): a caption on top is decisive evidence by itself, and so is
-# the headline for a question about the headline.
-CONFIDENCE_ASKED_FOR = 8.0
-# The IDF-weighted share of the question's words that the cited article never uses ("weapons" and "buy" in
-# "What weapons did Vietnam buy from Israel?"): a question about something it does not report. Counting the
-# words that no article of the library uses worked on small libraries, but in a large one every word is used
-# somewhere: 5 of the 12 unanswerable seed questions scored 0.73-0.97 without it.
-CONFIDENCE_ABSENT = -10.0
-CONFIDENCE_BIAS = -4.25
+if TYPE_CHECKING:
+    from qa.retrieval import Candidates
+
+# The evidence that the first citation answers, as named columns: the fitted ranker's log-odds for it, its lead
+# over the next candidate and its share of all candidates' odds (a clear winner is likelier right than one of
+# three look-alikes); evidence_for's five; three of the ranker's own features, read for the top sentence; and
+# whether the question asks for a kind of entity at all. The combination is fitted by training/fit_ranker.py.
+CONFIDENCE_FEATURES = ("top_logit", "margin", "top_share", "cosine", "coverage", "unmatched_number", "asked_for",
+                       "absent_share", "article_names", "answer_type", "sentence_names", "asks_typed")
+
+
+def confidence_features(store: Store, question: str, candidates: Candidates, logits: np.ndarray,
+                        sentence_id: int) -> np.ndarray:
+    """The CONFIDENCE_FEATURES of one candidate (the one cited first) of a question."""
+    from qa.retrieval import FEATURES  # retrieval imports this module
+
+    index = candidates.ids.index(sentence_id)
+    features = candidates.features[index]
+    others = np.delete(logits, index)
+    top = float(logits[index])
+    margin = top - float(others.max()) if len(others) else 10.0
+    shifted = np.exp(logits - logits.max())
+    asked_for = float(features[FEATURES.index("caption_or_headline")] > 0)
+    evidence = evidence_for(store, candidates.term_idf, candidates.rows[sentence_id],
+                            cosine=float(features[FEATURES.index("dense")]), asked_for=asked_for)
+    own = [float(features[FEATURES.index(name)]) for name in ("article_names", "answer_type", "sentence_names")]
+    return np.array([top, min(margin, 10.0), float(shifted[index] / shifted.sum()), *evidence, *own,
+                     float(bool(asked_kind(question).labels))])
 
 
 def evidence_for(store: Store, term_idf: dict[str, float], sentence: SentenceRow, cosine: float, asked_for: float
@@ -64,11 +75,3 @@ def absent_terms(store: Store, terms: list[str], sentence: SentenceRow,
         in_article = store.sentences_matching(terms, store.sentence_ids_of([sentence.article_id]))
     return [t for t in terms if not in_article[t]
             and not store.article_lexical_scores(f'"{t}"', [sentence.article_rowid])]
-
-
-def confidence_of(evidence: tuple[float, float, float, float, float]) -> float:
-    """The logistic confidence of evidence_for's features."""
-    cosine, coverage, unmatched, asked_for, absent = evidence
-    return 1.0 / (1.0 + math.exp(-(CONFIDENCE_COSINE * cosine + CONFIDENCE_COVERAGE * coverage
-                                   + CONFIDENCE_UNMATCHED_NUMBER * unmatched + CONFIDENCE_ASKED_FOR * asked_for
-                                   + CONFIDENCE_ABSENT * absent + CONFIDENCE_BIAS)))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from tqdm import tqdm
 
-from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer
+from qa.answer import Answer
 from qa.cases import Case, Conversation, QuestionSet
 from qa.evaluation_metrics import (
     MAX_RANK,
@@ -109,9 +109,8 @@ def evaluate(question_set: QuestionSet, library: Library, modes: Sequence[str] =
     if not question_set.cases and not turns:
         malformed = f" ({len(question_set.errors)} malformed lines skipped)" if question_set.errors else ""
         raise ValueError(f"The question set holds no questions{malformed}: nothing to evaluate.")
-    settings = {mode: RetrievalSettings(mode=mode) for mode in dict.fromkeys(modes)}
-    for mode_settings in settings.values():
-        mode_settings.effective_weights()  # an unknown mode fails now, with the valid ones named
+    # An unknown mode fails now, with the valid ones named; each mode keeps the library's fitted models.
+    settings = {mode: replace(library.settings, mode=mode) for mode in dict.fromkeys(modes)}
     conversations = question_set.conversations if CONVERSATION_MODE in settings else ()
     skipped = list(question_set.errors)
     if turns and not conversations:
@@ -133,7 +132,7 @@ def evaluate(question_set: QuestionSet, library: Library, modes: Sequence[str] =
     if interrupted:  # logged once the progress bar is gone, so the two do not share a line
         logger.warning("Interrupted after %d of %d questions", progress.n, total)
     threshold = library.not_found_threshold
-    threshold = DEFAULT_NOT_FOUND_THRESHOLD if threshold is None else threshold
+    threshold = library.settings.models().not_found_threshold if threshold is None else threshold
     mode_reports = tuple(_mode_report(mode, [r for r in results if r.mode == mode], threshold)
                          for mode in settings)
     return Report(mode_reports, tuple(skipped), interrupted, len(question_set.cases) + turns)

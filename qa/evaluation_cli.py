@@ -25,7 +25,7 @@ def _modes(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError("name at least one retrieval mode: hybrid, dense or lexical")
     for mode in modes:
         try:
-            RetrievalSettings(mode=mode).effective_weights()
+            RetrievalSettings(mode=mode)  # an unknown mode is refused, with the valid ones named
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from error
     return modes

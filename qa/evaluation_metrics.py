@@ -156,6 +156,54 @@ def answer_metrics(answerable: Sequence[bool], found: Sequence[bool], ranks: Seq
                          sum(passing.values()))
 
 
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """Questions whose confidence fell in [low, high): how confident they were and how often the first citation
+    was right."""
+
+    low: float
+    high: float
+    questions: int
+    mean_confidence: float | None
+    share_right: float | None
+
+
+@dataclass(frozen=True)
+class CalibrationMetrics:
+    """Does confidence mean what it says? Right = the first citation is the expected sentence (never, for a
+    question the articles do not answer)."""
+
+    expected_calibration_error: float | None  # the questions-weighted mean |confidence - share right| over bins
+    wrong_at_90: float | None  # share of all questions answered (found) wrongly at confidence >= 0.9
+    bins: tuple[ReliabilityBin, ...]
+
+
+CALIBRATION_BINS = 10
+CONFIDENT = 0.9
+
+
+def calibration_metrics(confidences: Sequence[float], right: Sequence[bool], found: Sequence[bool]
+                        ) -> CalibrationMetrics:
+    """Reliability bins (equal width), expected calibration error and confident wrong answers."""
+    scores = np.asarray(confidences, dtype=np.float64)
+    correct = np.asarray(right, dtype=bool)
+    shown = np.asarray(found, dtype=bool)
+    if not len(scores):
+        return CalibrationMetrics(None, None, ())
+    edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, CALIBRATION_BINS - 1)
+    bins, error = [], 0.0
+    for n in range(CALIBRATION_BINS):
+        chosen = which == n
+        count = int(chosen.sum())
+        mean, share = (float(scores[chosen].mean()), float(correct[chosen].mean())) if count else (None, None)
+        if count:
+            error += count * abs(mean - share)
+        bins.append(ReliabilityBin(float(edges[n]), float(edges[n + 1]), count, mean, share))
+    wrong_confident = shown & ~correct & (scores >= CONFIDENT)
+    return CalibrationMetrics(error / len(scores), float(wrong_confident.mean()), tuple(bins))
+
+
 def latency_metrics(seconds: Sequence[float]) -> LatencyMetrics:
     """Median and 95th percentile of per-question latency."""
     if not seconds:

@@ -17,13 +17,14 @@ from embeddings.encoder import Encoder, load_encoder
 from embeddings.index import VectorIndex
 from qa.answer import Answer, Citation
 from qa.articles import Article, read_articles
+from qa.entities import load_recognizer
 from qa.retrieval import RetrievalSettings, Retriever
 from qa.sentences import split_sentences
 from qa.store import Store
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: sentence subjects and article centroids
+FORMAT_VERSION = 3  # 2: sentence subjects and article centroids; 3: named entities and verb counts
 MANIFEST, STORE, VECTORS, LOCK = "manifest.json", "store.sqlite", "vectors.faiss", ".lock"
 
 
@@ -41,6 +42,8 @@ class Library:
         self._vectors = vectors
         self._write_lock = threading.Lock()
         self.retriever = Retriever(store, encoder, lambda: self._vectors)
+        # How search() and ask() rank when the caller names no settings; training swaps in a fold's models.
+        self.settings = RetrievalSettings()
 
     @classmethod
     def build(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
@@ -116,13 +119,15 @@ class Library:
         texts = [a.text[s.start:s.end] for a, article_spans in zip(changed, spans, strict=True) for s in article_spans]
         logger.info("Embedding %d sentences from %d articles", len(texts), len(changed))
         vectors = self.encoder.encode(texts)
+        annotations = load_recognizer().annotate(
+            [a.text for a in changed], [[(s.start, s.end) for s in article_spans] for article_spans in spans])
         with self._writing():
             with self.store.transaction() as db:
                 removed_ids = self.store.delete_articles(db, gone + replaced)
                 added_ids, offset = [], 0
-                for article, article_spans in zip(changed, spans, strict=True):
+                for article, article_spans, article_annotations in zip(changed, spans, annotations, strict=True):
                     chunk = vectors[offset:offset + len(article_spans)]
-                    added_ids += self.store.add_article(db, article, article_spans, chunk)
+                    added_ids += self.store.add_article(db, article, article_spans, chunk, article_annotations)
                     offset += len(article_spans)
                 self.store.set_setting(db, "generation", str(self.generation + 1))
             self.store.checkpoint()
@@ -164,7 +169,7 @@ class Library:
 
     def search(self, question: str, top_k: int = 10, settings: RetrievalSettings | None = None) -> list[Citation]:
         """Rank cited sentences for a question, best first, without deciding whether they answer it."""
-        return self.retriever.citations(question, top_k, settings)
+        return self.retriever.citations(question, top_k, settings or self.settings)
 
     def ask(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
             searched_for: str = "", prefer_article_ids: Collection[str] = (),
@@ -174,8 +179,8 @@ class Library:
         A chat passes a follow-up's rewritten query as `searched_for`, the articles it stays in, and the
         sentences, as (article_id, start), that it already gave and wants left out ("What else...?").
         """
-        return self.retriever.answer(question, top_k, settings, self.not_found_threshold, searched_for,
-                                     prefer_article_ids, skip)
+        return self.retriever.answer(question, top_k, settings or self.settings, self.not_found_threshold,
+                                     searched_for, prefer_article_ids, skip)
 
     @property
     def not_found_threshold(self) -> float | None:

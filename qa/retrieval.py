@@ -5,66 +5,66 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
-from qa.answer import DEFAULT_NOT_FOUND_THRESHOLD, Answer, Citation, compose_answer
+from qa.answer import Answer, Citation, compose_answer
 from qa.captions import role_score
-from qa.confidence import confidence_of, evidence_for
+from qa.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.fulltext import MAX_BOUND_IDS
 from qa.highlight import answer_highlights
 from qa.question import MAX_QUERY_WORDS, clean_question, fts_query_for, name_units
+from qa.ranking.answer_type import asked_kind
+from qa.ranking.model import DEFAULT_MODEL_PATH, RankingModels, load_models
+from qa.ranking.sentence_evidence import SENTENCE_FEATURES, sentence_evidence
 from qa.store import SentenceRow, Store
 from qa.text import content_words, words
 
-FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
-            "dense_window", "article_centroid", "subject_coverage", "caption_or_headline", "article_names")
+# Evidence gathered from the store about a candidate, its neighbours and its article; then the evidence read from
+# the sentence itself (qa/ranking/sentence_evidence.py). Each is a named column of Candidates.features.
+STORE_FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
+                  "dense_window", "article_centroid", "subject_coverage", "caption_or_headline", "article_names",
+                  "dense_residual")
+FEATURES = STORE_FEATURES + SENTENCE_FEATURES
 # Sentences of a follow-up's articles added to the candidates, at most (in all): enough for any news article.
 MAX_ARTICLE_CANDIDATES = 500
+MODES = ("hybrid", "dense", "lexical")
 
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """How candidates are gathered and fused.
+    """How candidates are gathered and ranked.
 
-    Weights were chosen by benchmarks/retrieval.py on the even SQuAD paragraphs plus seeds/questions.jsonl;
-    the odd SQuAD paragraphs are held out (BENCHMARKS.md).
+    hybrid ranks by the fitted ranker of `models_path` (training/fit_ranker.py, cross-validated by article on
+    the news development set: BENCHMARKS.md); dense and lexical rank by the cosine or the BM25 alone, for
+    `qa eval --compare`.
     """
 
-    mode: str = "hybrid"  # "hybrid", "dense" or "lexical"
+    mode: str = "hybrid"
     dense_candidates: int = 50
     lexical_candidates: int = 50
-    # Weights of FEATURES: cosine of the sentence, its BM25 and its text window's BM25 (scaled by the best
-    # candidate's), the best cosine of its adjacent sentences, the best cosine in its article, the article's
-    # BM25 (scaled): a sentence is likelier the answer if its article is about the question; the cosine of the
-    # sentence read with its neighbours (their summed vectors), the cosine of the article's mean vector, and
-    # the IDF-weighted share of the question's words in the sentence or the one that introduced its subject;
-    # and +1 for a photo caption when the question asks about a photo (for the headline: about the headline),
-    # -1 when it does not: a caption describes the photo and only restates the story ("Signing ceremony ... in
-    # Hà Nội on Thursday"), a headline sums it up ("Vietnam, Japan hold 7th defence policy dialogue"), so the
-    # story's own sentence is the better citation. Without the -1 for headlines, a library of 54 unrelated
-    # articles beside the seeds cites the Japan headline first for 5 of the 42 seed questions (BENCHMARKS.md).
-    # Last, the share of the question's names that the sentence's article uses: a news article names what it is
-    # about, so "Where was the Vietnam-Israel dialogue held?" is not answered by the Japan article's lead, which
-    # shares "held" and every other word with it. 0.6 is the smallest weight at which the seed questions gain; it
-    # costs SQuAD held-out hit@1 0.006, as a SQuAD "article" is one paragraph that often does not repeat the
-    # names its questions use (BENCHMARKS.md).
-    weights: tuple[float, ...] = (1.0, 0.6, 0.0, 0.1, 1.2, 0.5, 1.2, 1.5, 0.8, 0.5, 0.6)
     duplicate_cosine: float = 0.97
+    models_path: Path = DEFAULT_MODEL_PATH
 
     def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {self.mode!r}: use {', '.join(MODES)}")
         if self.dense_candidates + self.lexical_candidates + MAX_ARTICLE_CANDIDATES > MAX_BOUND_IDS:
             raise ValueError(f"dense_candidates + lexical_candidates may be at most "
                              f"{MAX_BOUND_IDS - MAX_ARTICLE_CANDIDATES}: the candidates' ids are bound in one query")
 
-    def effective_weights(self) -> np.ndarray:
-        if self.mode in ("dense", "lexical"):
-            return np.array([float(name == self.mode) for name in FEATURES])
-        if self.mode != "hybrid":
-            raise ValueError(f"unknown retrieval mode {self.mode!r}: use hybrid, dense or lexical")
-        return np.array(self.weights, dtype=np.float64)
+    def models(self) -> RankingModels:
+        """The fitted ranker and confidence (read once per process)."""
+        return load_models(self.models_path, FEATURES, CONFIDENCE_FEATURES)
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Each candidate's ranking score in this mode."""
+        if self.mode == "hybrid":
+            return self.models().ranker.logits(features)
+        return features[:, FEATURES.index(self.mode)]
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,15 @@ class Retriever:
             return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf)
         vectors = np.vstack([stored[i] for i in id_list])
         rows = self.store.sentences(id_list)
-        features = self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf,
-                                  frozenset(words(question)), name_units(question))
+        question_words, names = frozenset(words(question)), name_units(question)
+        article_sentences: dict[int, list[str]] = {}
+        for row in self.store.sentences(self.store.sentence_ids_of(list({r.article_id for r in rows.values()}))
+                                        ).values():
+            article_sentences.setdefault(row.article_rowid, []).append(row.text)
+        features = np.hstack([
+            self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, question_words, names),
+            sentence_evidence([rows[i] for i in id_list], asked_kind(question), question_words, names,
+                              article_sentences)])
         return Candidates(id_list, features, vectors, rows, term_idf)
 
     def question_terms(self, question: str) -> dict[str, float]:
@@ -141,11 +148,19 @@ class Retriever:
         centroids = self.store.article_centroids(list(best_in_article))
         article_centroid = np.array([float(centroids[rows[i].article_rowid] @ query_vector) for i in ids])
         name_share = self._article_name_share(names, list(best_in_article))
+        # What a sentence says beyond what its whole article is about: the cosine of the sentence and the question
+        # with the article's mean direction projected out of both. The lead sums the article up and shares its
+        # topic with every question about it; the sentence that answers shares what the question adds.
+        article_axes = np.array([centroids[rows[i].article_rowid] for i in ids])
+        own_part = vectors - np.sum(vectors * article_axes, axis=1, keepdims=True) * article_axes
+        asked_part = query_vector[None, :] - (article_axes @ query_vector)[:, None] * article_axes
+        dense_residual = np.sum(own_part * asked_part, axis=1) / np.maximum(
+            np.linalg.norm(own_part, axis=1) * np.linalg.norm(asked_part, axis=1), 1e-12)
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
                                 _scaled(lexical_article), dense_window, article_centroid,
                                 self._subject_coverage(ids, rows, term_idf),
                                 [role_score(rows[i], question_words) for i in ids],
-                                [name_share[rows[i].article_rowid] for i in ids]])
+                                [name_share[rows[i].article_rowid] for i in ids], dense_residual])
 
     def _article_name_share(self, names: list[tuple[str, ...]], article_rowids: list[int]) -> dict[int, float]:
         """For each article, the share of the question's names that its title or text uses (1 if it names none)."""
@@ -178,7 +193,7 @@ class Retriever:
         """
         settings = settings or RetrievalSettings()
         candidates = self.candidates(question, settings, prefer_article_ids)
-        scores = candidates.features @ settings.effective_weights()
+        scores = settings.scores(candidates.features)
         order = np.argsort(-scores, kind="stable")
         if prefer_article_ids:
             rows = candidates.rows
@@ -217,8 +232,9 @@ class Retriever:
         query = clean_question(searched_for) if searched_for else question
         ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids, skip)
         citations = self._cite(query, ranked, candidates.rows)
-        confidence = self.confidence(candidates, ranked)
-        threshold = DEFAULT_NOT_FOUND_THRESHOLD if threshold is None else threshold
+        settings = settings or RetrievalSettings()
+        confidence = self.confidence(query, candidates, ranked, settings)
+        threshold = settings.models().not_found_threshold if threshold is None else threshold
         return compose_answer(question, citations, confidence, threshold, query)
 
     def continue_after(self, question: str, previous: Answer, skip: Collection[tuple[str, int]] = ()) -> Answer:
@@ -231,17 +247,15 @@ class Retriever:
         return compose_answer(question, citations, previous.confidence if citations else 0.0, 0.0,
                               f"read on after: {cited.sentence}")
 
-    def confidence(self, candidates: Candidates, ranked: list[tuple[int, float]]) -> float:
-        """Estimate how likely the top sentence answers, from its evidence (qa/confidence.py)."""
-        return confidence_of(self.confidence_features(candidates, ranked[0][0])) if ranked else 0.0
-
-    def confidence_features(self, candidates: Candidates, sentence_id: int
-                            ) -> tuple[float, ...]:
-        """The evidence that one candidate answers the question (qa/confidence.py: evidence_for)."""
-        index = candidates.ids.index(sentence_id)
-        asked_for = float(candidates.features[index, FEATURES.index("caption_or_headline")]) > 0
-        return evidence_for(self.store, candidates.term_idf, candidates.rows[sentence_id],
-                            cosine=float(candidates.features[index, 0]), asked_for=float(asked_for))
+    def confidence(self, question: str, candidates: Candidates, ranked: list[tuple[int, float]],
+                   settings: RetrievalSettings) -> float:
+        """The calibrated probability that the first ranked sentence answers the question (qa/confidence.py)."""
+        if not ranked:
+            return 0.0
+        models = settings.models()
+        table = confidence_features(self.store, question, candidates, models.ranker.logits(candidates.features),
+                                    ranked[0][0])
+        return float(models.confidence.probabilities(table[None, :])[0])
 
     def _cite(self, question: str, ranked: list[tuple[int, float]], rows: dict[int, SentenceRow]
               ) -> list[Citation]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.articles import Article
+from qa.entities import Annotation, Entity
 from qa.fulltext import FullTextQueries
 from qa.sentences import Span, is_photo_caption
 from qa.subjects import subject_positions
@@ -32,7 +34,9 @@ CREATE TABLE IF NOT EXISTS sentences (
     position INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
     text TEXT NOT NULL, vector BLOB NOT NULL,
     subject INTEGER,  -- the sentence that introduced the person this one is about (qa/subjects.py), if any
-    caption INTEGER NOT NULL  -- 1 for a photo caption (qa/sentences.py)
+    caption INTEGER NOT NULL,  -- 1 for a photo caption (qa/sentences.py)
+    entities TEXT NOT NULL,  -- JSON [[start, end, label], ...]: named entities, as article offsets (qa/entities.py)
+    verbs INTEGER NOT NULL  -- how many verbs it has: a menu, byline or share button has none
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
 -- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded.
@@ -61,6 +65,8 @@ class SentenceRow:
     article_rowid: int
     subject: int | None  # id of the sentence that introduced the person this one is about
     caption: bool  # part of a photo caption
+    entities: tuple[Entity, ...] = ()  # named entities, offsets into the article text
+    verbs: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,13 @@ class StoredArticle:
 
 
 # The columns of a SentenceRow, in its field order.
-_SENTENCE_ROWS = ("SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption "
-                  "FROM sentences s JOIN articles a ON a.id = s.article")
+_SENTENCE_ROWS = ("SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption, "
+                  "s.entities, s.verbs FROM sentences s JOIN articles a ON a.id = s.article")
+
+
+def _sentence_row(row: tuple) -> SentenceRow:
+    *fields, entities, verbs = row
+    return SentenceRow(*fields, tuple(Entity(*e) for e in json.loads(entities)), verbs)
 
 
 class Store(FullTextQueries):
@@ -132,8 +143,9 @@ class Store(FullTextQueries):
         return {article_id: (content_hash, path) for article_id, content_hash, path in rows}
 
     def add_article(self, db: sqlite3.Connection, article: Article, spans: Sequence[Span],
-                    vectors: np.ndarray) -> list[int]:
-        """Insert an article with its sentences and vectors inside a transaction; return the sentence ids."""
+                    vectors: np.ndarray, annotations: Sequence[Annotation]) -> list[int]:
+        """Insert an article with its sentences, their vectors and annotations inside a transaction; return the
+        sentence ids."""
         centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1], dtype=np.float32)
         centroid = (centroid / max(float(np.linalg.norm(centroid)), 1e-12)).astype(np.float32)
         cursor = db.execute(
@@ -147,13 +159,14 @@ class Store(FullTextQueries):
                    (article_rowid, fold(f"{article.title}\n{article.text}")))
         ids: list[int] = []
         texts = [article.text[span.start:span.end] for span in spans]
-        for position, (span, sentence, subject) in enumerate(zip(spans, texts, subject_positions(texts),
-                                                                  strict=True)):
+        for position, (span, sentence, subject, annotation) in enumerate(
+                zip(spans, texts, subject_positions(texts), annotations, strict=True)):
             cursor = db.execute(
-                "INSERT INTO sentences (article, position, start, end, text, vector, subject, caption) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO sentences (article, position, start, end, text, vector, subject, caption, entities, "
+                "verbs) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes(),
-                 None if subject is None else ids[subject], int(is_photo_caption(article.text, span))),
+                 None if subject is None else ids[subject], int(is_photo_caption(article.text, span)),
+                 json.dumps([[e.start, e.end, e.label] for e in annotation.entities]), annotation.verbs),
             )
             ids.append(cursor.lastrowid)
             # The window runs from the previous sentence's start to the next one's end, so it also holds
@@ -192,14 +205,14 @@ class Store(FullTextQueries):
         """The sentences that follow the one at `start` in an article, in order."""
         rows = self._db().execute(f"{_SENTENCE_ROWS} WHERE a.article_id = ? AND s.start > ? ORDER BY s.position "
                                   "LIMIT ?", (article_id, start, limit))
-        return [SentenceRow(*row) for row in rows]
+        return [_sentence_row(row) for row in rows]
 
     def _select_sentences(self, where: str, values: list, leading: list | None = None) -> dict[int, SentenceRow]:
         if not values:
             return {}
         marks = ",".join("?" * len(values))
         rows = self._db().execute(f"{_SENTENCE_ROWS} WHERE {where.format(marks)}", [*(leading or []), *values])
-        return {row[0]: SentenceRow(*row) for row in rows}
+        return {row[0]: _sentence_row(row) for row in rows}
 
     def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Fetch stored vectors by sentence id."""

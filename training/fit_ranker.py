@@ -1,0 +1,267 @@
+"""Fit the ranker and the confidence on the news development set and the seed questions, cross-validated by
+article, and write them to qa/models/ranking.json.
+
+    python -m training.fit_ranker              # cross-validate, print the held-out figures, write the model file
+    python -m training.fit_ranker --no-write   # cross-validate only
+
+The ranker is a logistic regression (scikit-learn) over every candidate sentence's named features: is this the
+sentence that answers? The confidence is a second logistic regression over the first citation's evidence, fitted
+on out-of-fold rankings (each question ranked by a ranker that never saw its article), answerable and
+unanswerable questions alike: is the first citation right? Every figure printed is held out: the folds split the
+articles (look-alike articles stay in one fold), and a question is scored only by models fitted without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+from qa.articles import read_articles
+from qa.cases import Case, load_question_set
+from qa.confidence import CONFIDENCE_FEATURES, confidence_features
+from qa.evaluation_metrics import calibration_metrics
+from qa.library import Library
+from qa.ranking.model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, write_models
+from qa.retrieval import FEATURES, Candidates, RetrievalSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+NEWS_DEV = ROOT / "data" / "news-dev"
+SOURCES = (("news-dev", NEWS_DEV / "articles", NEWS_DEV / "questions.jsonl"),
+           ("seeds", ROOT / "seeds", ROOT / "seeds" / "questions.jsonl"))
+CACHE = ROOT / ".qa" / "training"
+FOLDS = 5
+# L2 strength (scikit-learn's C): 0.1, 1 and 10 measured held out, 0.1 best by 2-4 questions (BENCHMARKS.md).
+RANKER_C = 0.1
+CONFIDENCE_C = 1.0
+PAIRWISE = False  # pointwise and pairwise within 2 questions held out; pointwise keeps probabilities (BENCHMARKS.md)
+# Articles that only a careful reader tells apart stay in one fold, so no fold learns one from its twin.
+LOOKALIKE_PREFIXES = {"lukasik-": "group A", "vn-poland-committee": "group B", "vn-chile-committee": "group B",
+                      "vn-norway-committee": "group B", "000_": "seeds", "004_": "seeds"}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question with its candidate sentences, their features, and which of them is the expected one."""
+
+    case: Case
+    source: str
+    group: str
+    candidates: Candidates
+    labels: np.ndarray  # bool, one per candidate
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """What held-out models did with one question."""
+
+    example: Example
+    hit_rank: int | None
+    confidence: float
+    confidence_features: np.ndarray
+
+    @property
+    def right(self) -> bool:
+        return self.example.case.answerable and self.hit_rank == 1
+
+
+def training_library(cache: Path = CACHE) -> Library:
+    """The news development articles and the seed articles in one index (built once, then updated)."""
+    library = Library.build(SOURCES[0][1], cache / "dev.idx")
+    library.add_articles(read_articles(SOURCES[1][1]))
+    return library
+
+
+def gather(library: Library) -> list[Example]:
+    """Every question of every source with its candidates, in the hybrid mode's candidate pool."""
+    settings = RetrievalSettings()
+    examples = []
+    for source, _, questions in SOURCES:
+        for case in load_question_set(questions).cases:
+            candidates = library.retriever.candidates(case.question, settings)
+            labels = np.array([case.answerable and row.article_id == case.article_id
+                               and case.sentence_contains in row.text
+                               for row in (candidates.rows[i] for i in candidates.ids)], dtype=bool)
+            examples.append(Example(case, source, group_of(case), candidates, labels))
+    return examples
+
+
+def group_of(case: Case) -> str:
+    """The fold group: the article, or its look-alike group; an unanswerable question is its own group."""
+    if not case.answerable:
+        return f"unanswerable:{case.question}"
+    return next((group for prefix, group in LOOKALIKE_PREFIXES.items() if case.article_id.startswith(prefix)),
+                case.article_id)
+
+
+def folds_of(examples: Sequence[Example]) -> np.ndarray:
+    """The fold of each example (GroupKFold: deterministic, groups never split)."""
+    fold = np.zeros(len(examples), dtype=int)
+    groups = [e.group for e in examples]
+    for number, (_, test) in enumerate(GroupKFold(n_splits=FOLDS).split(np.zeros(len(examples)), groups=groups)):
+        fold[test] = number
+    return fold
+
+
+def fit_logistic(table: np.ndarray, labels: np.ndarray, names: tuple[str, ...], c: float,
+                 balanced: bool = False) -> LogisticModel:
+    """A scikit-learn logistic regression on standardised columns, kept as plain coefficients."""
+    means = table.mean(axis=0)
+    scales = table.std(axis=0)
+    scales[scales < 1e-9] = 1.0  # a constant column carries no evidence; keep its coefficient at zero
+    fitted = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None)
+    fitted.fit((table - means) / scales, labels)
+    return LogisticModel(names, tuple(means), tuple(scales), tuple(fitted.coef_[0]), float(fitted.intercept_[0]))
+
+
+def fit_ranker(examples: Sequence[Example], columns: Sequence[int] | None = None, c: float = RANKER_C,
+               pairwise: bool = PAIRWISE) -> LogisticModel:
+    """Fit the ranker on the answerable examples' candidates (a question with no right candidate teaches nothing
+    about ranking).
+
+    Pairwise (RankSVM-style, with a logistic loss): each row is the right sentence's features minus a wrong
+    candidate's of the same question, so what every candidate of a question shares (how well the question
+    matches the library at all) cancels out and the fit spends itself on telling sentences apart.
+    """
+    used = [e for e in examples if e.labels.any()]
+    columns = list(range(len(FEATURES))) if columns is None else list(columns)
+    names = tuple(FEATURES[k] for k in columns)
+    if not pairwise:
+        table = np.vstack([e.candidates.features[:, columns] for e in used])
+        return fit_logistic(table, np.concatenate([e.labels for e in used]), names, c)
+    differences = []
+    for example in used:
+        features = example.candidates.features[:, columns]
+        right, wrong = features[example.labels], features[~example.labels]
+        differences.append((right[:, None, :] - wrong[None, :, :]).reshape(-1, len(columns)))
+    table = np.vstack(differences)
+    scales = np.vstack([e.candidates.features[:, columns] for e in used]).std(axis=0)
+    scales[scales < 1e-9] = 1.0
+    fitted = LogisticRegression(C=c, max_iter=5000, fit_intercept=False)
+    # Both orders of each pair, so the classes balance and the fit has no reason for an intercept.
+    fitted.fit(np.vstack([table, -table]) / scales, np.r_[np.ones(len(table)), np.zeros(len(table))])
+    return LogisticModel(names, tuple(np.zeros(len(columns))), tuple(scales), tuple(fitted.coef_[0]), 0.0)
+
+
+def hit_rank(logits: np.ndarray, labels: np.ndarray) -> int | None:
+    """1-based rank of the first right candidate (stable order), None if there is none in the top 10."""
+    order = np.argsort(-logits, kind="stable")[:10]
+    ranks = [n for n, k in enumerate(order, start=1) if labels[k]]
+    return ranks[0] if ranks else None
+
+
+def cross_validate(library: Library, examples: Sequence[Example], columns: Sequence[int] | None = None,
+                   with_confidence: bool = True) -> list[HeldOut]:
+    """Rank each question with the ranker fitted on the other folds; then its confidence with the confidence
+    model fitted on the other folds' out-of-fold rankings."""
+    fold = folds_of(examples)
+    columns = list(range(len(FEATURES))) if columns is None else list(columns)
+    ranked: list[tuple[int | None, np.ndarray]] = [(None, np.zeros(0))] * len(examples)
+    for number in range(FOLDS):
+        ranker = fit_ranker([e for e, f in zip(examples, fold, strict=True) if f != number], columns)
+        for k in np.flatnonzero(fold == number):
+            example = examples[k]
+            logits = ranker.logits(example.candidates.features[:, columns])
+            table = np.zeros(len(CONFIDENCE_FEATURES))
+            if with_confidence and len(logits):  # an ablated ranker (columns) is scored without confidence
+                table = confidence_features(library.store, example.case.question, example.candidates, logits,
+                                            example.candidates.ids[int(np.argmax(logits))])
+            ranked[k] = (hit_rank(logits, example.labels) if len(logits) else None, table)
+    held = [HeldOut(e, rank, 0.0, table) for e, (rank, table) in zip(examples, ranked, strict=True)]
+    if not with_confidence:
+        return held
+    table = np.vstack([h.confidence_features for h in held])
+    right = np.array([h.right for h in held])
+    confidences = np.zeros(len(held))
+    for number in range(FOLDS):
+        model = fit_logistic(table[fold != number], right[fold != number], CONFIDENCE_FEATURES, CONFIDENCE_C)
+        confidences[fold == number] = model.probabilities(table[fold == number])
+    return [replace(h, confidence=float(p)) for h, p in zip(held, confidences, strict=True)]
+
+
+def summary(held: Sequence[HeldOut], threshold: float) -> dict[str, float | int]:
+    """The held-out figures the issue's targets are stated in."""
+    answerable = [h for h in held if h.example.case.answerable]
+    unanswerable = [h for h in held if not h.example.case.answerable]
+    found = [h.confidence >= threshold for h in held]
+    calibration = calibration_metrics([h.confidence for h in held], [h.right for h in held], found)
+
+    def share(items: Sequence[HeldOut], test) -> float:
+        return sum(1 for h in items if test(h)) / len(items) if items else float("nan")
+
+    return {
+        "questions": len(held), "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "hit_at_1": share(answerable, lambda h: h.hit_rank == 1),
+        "hit_at_5": share(answerable, lambda h: h.hit_rank is not None and h.hit_rank <= 5),
+        "answered_right": share(answerable, lambda h: h.right and h.confidence >= threshold),
+        "answerable_answered": share(answerable, lambda h: h.confidence >= threshold),
+        "unanswerable_not_found": share(unanswerable, lambda h: h.confidence < threshold),
+        "wrong_at_90": calibration.wrong_at_90,
+        "expected_calibration_error": calibration.expected_calibration_error,
+    }
+
+
+def choose_threshold(held: Sequence[HeldOut]) -> float:
+    """The confidence below which to say "not found": the one that makes the most answers right, where an
+    answer is right when it cites the expected sentence and a "not found" is right when the first citation is
+    wrong (for an unanswerable question it always is). With calibrated confidences this lands near 0.5."""
+    confidences = np.array([h.confidence for h in held])
+    right = np.array([h.right for h in held])
+    levels = np.unique(np.round(confidences, 3))
+    scores = [(int(((confidences >= t) == right).sum()), -abs(t - 0.5), float(t)) for t in levels]
+    return max(scores)[2] if scores else 0.5
+
+
+def data_hash() -> str:
+    """sha256 over the training data's files: a model file says exactly what it was fitted on."""
+    digest = hashlib.sha256()
+    for _, articles, questions in SOURCES:
+        for path in sorted([*articles.rglob("*"), questions]):
+            if path.is_file():
+                digest.update(path.relative_to(ROOT).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fit_models(library: Library, examples: Sequence[Example], held: Sequence[HeldOut]) -> RankingModels:
+    """The shipped models: the ranker on every question, the confidence on the out-of-fold rankings."""
+    threshold = choose_threshold(held)
+    table = np.vstack([h.confidence_features for h in held])
+    confidence = fit_logistic(table, np.array([h.right for h in held]), CONFIDENCE_FEATURES, CONFIDENCE_C)
+    training = {"data_sha256": data_hash(), "scikit_learn": sklearn.__version__, "folds": FOLDS,
+                "ranker_c": RANKER_C, "confidence_c": CONFIDENCE_C,
+                "sources": {name: len([e for e in examples if e.source == name]) for name, _, _ in SOURCES},
+                "cross_validated": summary(held, threshold)}
+    return RankingModels(fit_ranker(examples), confidence, threshold, training)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-write", action="store_true", help="cross-validate only")
+    parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="model file to write")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    library = training_library()
+    examples = gather(library)
+    held = cross_validate(library, examples)
+    threshold = choose_threshold(held)
+    print(f"held-out (cross-validated by article, {FOLDS} folds), threshold {threshold:.3f}:")
+    print(json.dumps(summary(held, threshold), indent=1))
+    if not args.no_write:
+        write_models(args.out, fit_models(library, examples, held))
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
