@@ -3,7 +3,8 @@
 Every paragraph of the SQuAD file is one article. A hit at k: one of the top-k sentences is from the
 question's paragraph and covers a gold answer's start. The ranker (qa/models/ranking.json) is fitted on news
 articles only (training/fit_ranker.py), so every SQuAD question is held out; the even / odd halves are kept for
-comparison with earlier, hand-tuned versions, whose weights were chosen on the even half. Also times the index build, queries, cold start and memory
+comparison with earlier, hand-tuned versions, whose weights were chosen on the even half. Also times the index
+build, queries, cold start and memory
 beside a plain sentence-transformers + FAISS flat pipeline.
 
     .venv/bin/python benchmarks/retrieval.py [--data PATH]
@@ -203,8 +204,8 @@ def report(table: list[dict], performance: dict, settings: RetrievalSettings) ->
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "retrieval.md").write_text(text + "\n", encoding="utf-8")
-    (RESULTS / "retrieval.json").write_text(json.dumps({
-        "table": table, "performance": performance, "ranker_data_sha256": training.get("data_sha256")}, indent=2) + "\n")
+    summary = {"table": table, "performance": performance, "ranker_data_sha256": training.get("data_sha256")}
+    (RESULTS / "retrieval.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

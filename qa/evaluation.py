@@ -15,11 +15,13 @@ from qa.cases import Case, Conversation, QuestionSet
 from qa.evaluation_metrics import (
     MAX_RANK,
     AnswerMetrics,
+    CalibrationMetrics,
     LatencyMetrics,
     NotFoundMetrics,
     RetrievalMetrics,
     TypeMetrics,
     answer_metrics,
+    calibration_metrics,
     latency_metrics,
     not_found_metrics,
     question_type,
@@ -73,6 +75,7 @@ class ModeReport:
     retrieval: RetrievalMetrics
     not_found: NotFoundMetrics
     answers: AnswerMetrics
+    calibration: CalibrationMetrics
     latency: LatencyMetrics
     by_type: tuple[TypeMetrics, ...]
 
@@ -208,6 +211,9 @@ def _mode_report(mode: str, results: list[CaseResult], threshold: float) -> Mode
                                     [r.confidence for r in results], threshold),
         answers=answer_metrics([r.answerable for r in results], [r.found for r in results],
                                [r.hit_rank for r in results], [r.conversation_id for r in results]),
+        calibration=calibration_metrics([r.confidence for r in results],
+                                        [r.answerable and r.hit_rank == 1 for r in results],
+                                        [r.found for r in results]),
         latency=latency_metrics([r.latency_s for r in results]),
         by_type=type_metrics([r.question_type for r in results], [r.hit_rank for r in results],
                              [r.answerable for r in results]),

@@ -44,6 +44,8 @@ def metrics_table(report: Report) -> Table:
         ("best threshold", lambda m: _number(m.not_found.best_threshold)),
         ("  its F1", lambda m: _number(m.not_found.best_f1)),
         ("answered right (found, hit@1)", lambda m: _number(m.answers.answered_right)),
+        ("calibration error (ECE)", lambda m: _number(m.calibration.expected_calibration_error)),
+        ("wrong at confidence >= 0.9", lambda m: _number(m.calibration.wrong_at_90)),
         ("conversations passing", lambda m: f"{m.answers.conversations_passing} / {m.answers.conversations}"
                                             if m.answers.conversations else "n/a"),
         ("latency p50 ms", lambda m: _number(m.latency.p50_ms, 1)),
@@ -106,7 +108,8 @@ def write_report(report: Report, out_dir: Path, title: str, context: dict[str, s
     out_dir.mkdir(parents=True, exist_ok=True)
     modes = {m.mode: {"questions_asked": len(m.results), "retrieval": dataclasses.asdict(m.retrieval),
                       "not_found": dataclasses.asdict(m.not_found),
-                      "answers": dataclasses.asdict(m.answers), "latency": dataclasses.asdict(m.latency),
+                      "answers": dataclasses.asdict(m.answers), "calibration": dataclasses.asdict(m.calibration),
+                      "latency": dataclasses.asdict(m.latency),
                       "by_type": [dataclasses.asdict(t) for t in m.by_type], "hit_at_k": hit_curve(m)}
              for m in report.modes}
     summary = {**context, "interrupted": report.interrupted, "questions": report.questions,
@@ -145,6 +148,7 @@ def _plot(report: Report, out_dir: Path) -> list[Path]:
 
     plots = [(out_dir / "hit_at_k.png", _plot_hits, (6, 4)),
              (out_dir / "confidence.png", _plot_confidence, (4.5 * len(report.modes), 3.6)),
+             (out_dir / "reliability.png", _plot_reliability, (4.5 * len(report.modes), 4.2)),
              (out_dir / "latency.png", _plot_latency, (6, 4))]
     for path, draw, size in plots:
         figure = Figure(figsize=size, layout="constrained")
@@ -182,6 +186,25 @@ def _plot_confidence(figure: Figure, report: Report) -> None:
         axes.set(xlabel="confidence", ylabel="questions", title=f"Confidence ({mode.mode})", xlim=(0, 1))
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(fontsize="small")
+
+
+def _plot_reliability(figure: Figure, report: Report) -> None:
+    """The reliability diagram: in each confidence bin, how often the first citation was right. A calibrated
+    confidence lies on the diagonal."""
+    for axes, mode in zip(figure.subplots(1, len(report.modes), squeeze=False)[0], report.modes, strict=True):
+        filled = [b for b in mode.calibration.bins if b.questions]
+        axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+        if filled:
+            axes.plot([b.mean_confidence for b in filled], [b.share_right for b in filled], marker="o",
+                      label="first citation right")
+            for b in filled:
+                axes.annotate(str(b.questions), (b.mean_confidence, b.share_right), textcoords="offset points",
+                              xytext=(4, -10), fontsize="x-small")
+        error = _number(mode.calibration.expected_calibration_error)
+        axes.set(xlabel="confidence (bin mean; labels: questions)", ylabel="share right", xlim=(0, 1),
+                 ylim=(0, 1.02), title=f"Reliability ({mode.mode}, ECE {error})")
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small", loc="upper left")
 
 
 def _plot_latency(figure: Figure, report: Report) -> None:

@@ -51,7 +51,7 @@ class RetrievalSettings:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"unknown retrieval mode {self.mode!r}: use {', '.join(MODES)}")
+            raise ValueError(f"unknown retrieval mode {self.mode!r}: use {', '.join(MODES[:-1])} or {MODES[-1]}")
         if self.dense_candidates + self.lexical_candidates + MAX_ARTICLE_CANDIDATES > MAX_BOUND_IDS:
             raise ValueError(f"dense_candidates + lexical_candidates may be at most "
                              f"{MAX_BOUND_IDS - MAX_ARTICLE_CANDIDATES}: the candidates' ids are bound in one query")

@@ -14,7 +14,7 @@ import numpy as np
 
 from qa.articles import Article
 from qa.entities import Annotation, Entity
-from qa.fulltext import FullTextQueries
+from qa.fulltext import MAX_BOUND_IDS, FullTextQueries
 from qa.sentences import Span, is_photo_caption
 from qa.subjects import subject_positions
 from qa.text import fold
@@ -194,7 +194,11 @@ class Store(FullTextQueries):
 
     def sentences(self, ids: Sequence[int]) -> dict[int, SentenceRow]:
         """Fetch sentences by id (ids no longer stored are left out)."""
-        return self._select_sentences("s.id IN ({})", list(ids))
+        ids = list(ids)
+        rows: dict[int, SentenceRow] = {}
+        for n in range(0, len(ids), MAX_BOUND_IDS):  # a whole article can outnumber the ids SQLite binds at once
+            rows.update(self._select_sentences("s.id IN ({})", ids[n:n + MAX_BOUND_IDS]))
+        return rows
 
     def sentences_at(self, article_rowid: int, positions: Sequence[int]) -> dict[int, SentenceRow]:
         """Fetch an article's sentences by position."""

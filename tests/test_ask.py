@@ -6,6 +6,7 @@ import pytest
 
 from qa import ask
 from qa.cases import load_question_set
+from qa.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.library import Library
 from qa.retrieval import RetrievalSettings
 
@@ -85,7 +86,9 @@ def test_a_question_about_words_the_article_never_uses_is_not_found(library_name
     library = request.getfixturevalue(library_name)
     question = "What weapons did Vietnam buy from Israel?"
     ranked, candidates = library.retriever.rank(question, 1)
-    *_, absent = library.retriever.confidence_features(candidates, ranked[0][0])
+    logits = library.settings.models().ranker.logits(candidates.features)
+    evidence = confidence_features(library.store, question, candidates, logits, ranked[0][0])
+    absent = evidence[CONFIDENCE_FEATURES.index("absent_share")]
     # "weapons" and "buy": most of the question's weight, whatever else the library holds.
     assert absent > 0.6
     answer = library.ask(question)

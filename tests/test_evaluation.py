@@ -202,6 +202,7 @@ def test_ctrl_c_keeps_the_questions_already_asked(questions_file: Path, library:
         """The tiny library, but the sixth ask() is a Ctrl-C."""
 
         not_found_threshold = None
+        settings = library.settings
 
         def __init__(self) -> None:
             self.calls = 0

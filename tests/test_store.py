@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.articles import Article
+from qa.entities import Annotation
 from qa.sentences import Span
 from qa.store import Store
 
@@ -21,8 +22,9 @@ def test_which_sentences_hold_a_word_across_more_sentences_than_sqlite_binds_at_
         store._db().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
     with store.transaction() as db:
         ids = store.add_article(db, Article("big", "Big report", text, "big.txt"), spans,
-                                np.zeros((len(spans), 4), dtype=np.float32))
+                                np.zeros((len(spans), 4), dtype=np.float32), [Annotation((), 1)] * len(spans))
     assert store.sentence_ids_of(["big"]) == ids
     holders = store.sentences_matching(["flood", "harvests"], ids)
     assert holders["flood"] == {ids[n] for n in range(1200) if n % 7 == 0}
     assert len(holders["harvests"]) == 1200 - 172  # stemmed: "harvests" finds "harvest"
+    assert sorted(store.sentences(ids)) == ids  # the candidates' bulk read, chunked as well
