@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 # The evidence that the first citation answers, as named columns: the fitted ranker's log-odds for it, its lead
 # over the next candidate and its share of all candidates' odds (a clear winner is likelier right than one of
 # three look-alikes); evidence_for's five; three of the ranker's own features, read for the top sentence; and
-# whether the question asks for a kind of entity at all. The combination is fitted by training/fit_ranker.py.
+# whether the question asks for a kind of entity at all; whether it is a follow-up kept to its conversation's
+# article. The combination is fitted by training/fit_ranker.py.
 CONFIDENCE_FEATURES = ("top_logit", "margin", "top_share", "cosine", "coverage", "unmatched_number", "asked_for",
-                       "absent_share", "article_names", "answer_type", "sentence_names", "asks_typed")
+                       "absent_share", "article_names", "answer_type", "sentence_names", "asks_typed",
+                       "follow_up")
 
 
 def confidence_features(store: Store, question: str, candidates: Candidates, logits: np.ndarray,
@@ -38,7 +40,7 @@ def confidence_features(store: Store, question: str, candidates: Candidates, log
                             cosine=float(features[FEATURES.index("dense")]), asked_for=asked_for)
     own = [float(features[FEATURES.index(name)]) for name in ("article_names", "answer_type", "sentence_names")]
     return np.array([top, min(margin, 10.0), float(shifted[index] / shifted.sum()), *evidence, *own,
-                     float(bool(asked_kind(question).labels))])
+                     float(bool(asked_kind(question).labels)), float(candidates.kept_to_articles)])
 
 
 def evidence_for(store: Store, term_idf: dict[str, float], sentence: SentenceRow, cosine: float, asked_for: float

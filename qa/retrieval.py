@@ -76,6 +76,21 @@ class Candidates:
     vectors: np.ndarray  # (n, dim), to collapse near-duplicates
     rows: dict[int, SentenceRow]  # fetched once, for features, ranking, confidence and citations
     term_idf: dict[str, float]  # the question's words and how rare they are among the sentences
+    # True when a follow-up keeps them to its conversation's article: its question is short ("How old is he?")
+    # and leans on the turn before, so its evidence reads differently (qa/confidence.py).
+    kept_to_articles: bool = False
+
+    def kept_to(self, article_ids: Collection[str], skip: Collection[tuple[str, int]] = ()) -> Candidates:
+        """Only the candidates of `article_ids` (all, if none of them is one) and not in `skip`, as (article_id,
+        start). Features keep the values computed among all candidates, as the confidence was fitted on them."""
+        rows = self.rows
+        keep = [k for k, i in enumerate(self.ids) if (rows[i].article_id, rows[i].start) not in skip]
+        preferred = [k for k in keep if rows[self.ids[k]].article_id in article_ids]
+        keep = preferred or keep
+        if len(keep) == len(self.ids) and not preferred:
+            return self
+        return Candidates([self.ids[k] for k in keep], self.features[keep], self.vectors[keep], rows, self.term_idf,
+                          bool(preferred))
 
 
 class Retriever:
@@ -187,22 +202,14 @@ class Retriever:
              ) -> tuple[list[tuple[int, float]], Candidates]:
         """Return the top_k (sentence id, fused score), near-duplicates collapsed, and the candidates.
 
-        Every sentence of `prefer_article_ids` is a candidate, and they rank before all others (a follow-up
-        question stays in the article its conversation is about); their scores are left as they are. Sentences in
-        `skip`, as (article_id, start), are left out.
+        Every sentence of `prefer_article_ids` is a candidate, and only they are ranked when there are any (a
+        follow-up question stays in the article its conversation is about). Sentences in `skip`, as
+        (article_id, start), are left out. The candidates returned are the ones ranked.
         """
         settings = settings or RetrievalSettings()
-        candidates = self.candidates(question, settings, prefer_article_ids)
+        candidates = self.candidates(question, settings, prefer_article_ids).kept_to(prefer_article_ids, skip)
         scores = settings.scores(candidates.features)
         order = np.argsort(-scores, kind="stable")
-        if prefer_article_ids:
-            rows = candidates.rows
-            preferred = np.array([i in rows and rows[i].article_id in prefer_article_ids for i in candidates.ids])
-            order = order[np.argsort(~preferred[order], kind="stable")]
-        if skip:
-            rows = candidates.rows
-            order = np.array([k for k in order if (rows[candidates.ids[k]].article_id,
-                                                    rows[candidates.ids[k]].start) not in skip], dtype=int)
         kept: list[int] = []
         for index in order:
             vector = candidates.vectors[index]
