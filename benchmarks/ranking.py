@@ -15,7 +15,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.retrieval import FEATURES
-from training.fit_ranker import FOLDS, HeldOut, choose_threshold, cross_validate, gather, summary, training_library
+from training.fit_ranker import (
+    FOLDS,
+    HeldOut,
+    choose_threshold,
+    cross_validate,
+    gather,
+    held_out_conversations,
+    summary,
+    training_library,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # The development set's own question types (its README), finer than qa eval's: how much, why and how (other)
@@ -73,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     library = training_library()
     examples = gather(library)
-    held = cross_validate(library, examples).held
+    validation = cross_validate(library, examples)
+    held = validation.held
     threshold = choose_threshold(held)
     sources = [{"questions from": name, **summary([h for h in held if h.example.source == name], threshold)}
                for name in dict.fromkeys(h.example.source for h in held)]
@@ -84,7 +94,18 @@ def main(argv: list[str] | None = None) -> int:
              "the same out-of-fold confidences).", "",
              markdown(sources, ["questions from", "questions", *columns]), "",
              markdown(by_type(held, threshold), ["type", "questions", "answerable", *columns])]
-    results = {"threshold": threshold, "sources": sources, "by_type": by_type(held, threshold)}
+    conversations = held_out_conversations(library, examples, validation)
+    passing = [{"conversations from": source, "conversations": sum(1 for c in conversations if c.source == source),
+                "passing": sum(c.passed for c in conversations if c.source == source)}
+               for source in dict.fromkeys(c.source for c in conversations)]
+    trade_off = [{"threshold": t, **summary(held, t)} for t in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)]
+    parts += ["", "Conversations through qa.chat.Chat, each with the models of the fold that held its articles out "
+              "(every turn right):", "", markdown(passing, ["conversations from", "conversations", "passing"]), "",
+              "The not-found threshold, held out (all questions and turns):", "",
+              markdown(trade_off, ["threshold", "answered_right", "answerable_answered", "unanswerable_not_found",
+                                   "wrong_at_90"])]
+    results = {"threshold": threshold, "sources": sources, "by_type": by_type(held, threshold),
+               "conversations": passing, "threshold_trade_off": trade_off}
     if not args.no_ablation:
         results["ablation"] = ablation(library, examples)
         parts += ["", "Ablation (ranker only, each feature removed in turn):", "",

@@ -26,7 +26,7 @@ from qa.text import content_words, words
 # Evidence gathered from the store about a candidate, its neighbours and its article; then the evidence read from
 # the sentence itself (qa/ranking/sentence_evidence.py). Each is a named column of Candidates.features.
 STORE_FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
-                  "dense_window", "article_centroid", "subject_coverage", "caption_or_headline", "article_names",
+                  "dense_window", "article_centroid", "caption_or_headline", "article_names",
                   "dense_residual")
 FEATURES = STORE_FEATURES + SENTENCE_FEATURES
 # Sentences of a follow-up's articles added to the candidates, at most (in all): enough for any news article.
@@ -173,7 +173,6 @@ class Retriever:
             np.linalg.norm(own_part, axis=1) * np.linalg.norm(asked_part, axis=1), 1e-12)
         return np.column_stack([dense, _scaled(own), _scaled(context), dense_neighbours, dense_article,
                                 _scaled(lexical_article), dense_window, article_centroid,
-                                self._subject_coverage(ids, rows, term_idf),
                                 [role_score(rows[i], question_words) for i in ids],
                                 [name_share[rows[i].article_rowid] for i in ids], dense_residual])
 
@@ -184,18 +183,6 @@ class Retriever:
             for rowid in self.store.article_lexical_scores(" OR ".join(f'"{w}"' for w in name), article_rowids):
                 held[rowid] += 1
         return {rowid: count / len(names) if names else 1.0 for rowid, count in held.items()}
-
-    def _subject_coverage(self, ids: list[int], rows: dict[int, SentenceRow], term_idf: dict[str, float]
-                          ) -> np.ndarray:
-        """IDF-weighted share of the question's words found in each sentence or in the sentence that introduced
-        the person it is about: "He affirmed that..." answers a question that names him."""
-        total = sum(term_idf.values())
-        if total <= 0:
-            return np.zeros(len(ids))
-        subjects = {i: rows[i].subject for i in ids}
-        holders = self.store.sentences_matching(list(term_idf), list({*ids, *filter(None, subjects.values())}))
-        return np.array([sum(idf for term, idf in term_idf.items()
-                             if i in holders[term] or subjects[i] in holders[term]) / total for i in ids])
 
     def rank(self, question: str, top_k: int, settings: RetrievalSettings | None = None,
              prefer_article_ids: Collection[str] = (), skip: Collection[tuple[str, int]] = ()
