@@ -1,7 +1,8 @@
 """How reliable are the marked answer words? Measured on SQuAD's gold answer spans.
 
-For who / when / how-many questions whose first citation is a hit, counts the marked spans that overlap a gold
-answer (precision) and the questions where some gold answer is marked (recall).
+For every question whose first citation is a hit, counts the marked spans that overlap a gold answer (precision)
+and the questions where some gold answer is marked (recall): marked by the rules alone, and by the named entities
+stored at index time (what the bot does), on the same citations.
 
     .venv/bin/python benchmarks/highlights.py
 """
@@ -19,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.retrieval import DEFAULT_DATA, RESULTS  # noqa: E402
 from qa.cases import load_squad  # noqa: E402
-from qa.highlight import question_kind  # noqa: E402
+from qa.evaluation_metrics import question_type  # noqa: E402
+from qa.highlight import answer_highlights  # noqa: E402
 from qa.library import Library  # noqa: E402
 
 
@@ -34,28 +36,31 @@ def main() -> None:
                                         for a in qa["answers"]]
     library = Library.create(Path(tempfile.mkdtemp(prefix="qa-highlights-")) / "squad.idx")
     library.sync(question_set.articles)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for case in question_set.cases:
-        kind = question_kind(case.question)
-        if kind is None:
-            continue
         (top,) = library.search(case.question, top_k=1)
         if not case.is_hit(top):
             continue
-        row = counts[kind]
-        row["questions"] += 1
-        spans = gold[case.question]
-        overlapping = [h for h in top.highlights if any(h[0] < end and start < h[1] for start, end in spans)]
-        row["marked spans"] += len(top.highlights)
-        row["spans on a gold answer"] += len(overlapping)
-        row["questions with a mark"] += bool(top.highlights)
-        row["questions with the answer marked"] += bool(overlapping)
-    lines = ["| kind | questions (top-1 hit) | with a mark | precision of marks | answer marked (recall) |",
-             "|---|---|---|---|---|"]
-    for kind, row in sorted(counts.items()):
+        row = library.store.sentences([sid for sid in library.store.sentence_ids_of([top.article_id])]).values()
+        entities = next(r.entities for r in row if r.start == top.start)
+        kind = question_type(case.question)
+        # The same cited sentence marked two ways: the rules alone (before) and the recogniser's entities.
+        for method, marks in (("rules", answer_highlights(case.question, top.sentence, top.start)),
+                              ("entities", answer_highlights(case.question, top.sentence, top.start, entities))):
+            tally = counts[(kind, method)]
+            tally["questions"] += 1
+            spans = gold[case.question]
+            overlapping = [h for h in marks if any(h[0] < end and start < h[1] for start, end in spans)]
+            tally["marked spans"] += len(marks)
+            tally["spans on a gold answer"] += len(overlapping)
+            tally["questions with a mark"] += bool(marks)
+            tally["questions with the answer marked"] += bool(overlapping)
+    lines = ["| question type | marked by | questions (top-1 hit) | with a mark | precision of marks | answer marked "
+             "(recall) |", "|---|---|---|---|---|---|"]
+    for (kind, method), row in sorted(counts.items()):
         precision = row["spans on a gold answer"] / row["marked spans"] if row["marked spans"] else 0.0
         recall = row["questions with the answer marked"] / row["questions"]
-        lines.append(f"| {kind} | {row['questions']} | {row['questions with a mark']} | {precision:.3f} "
+        lines.append(f"| {kind} | {method} | {row['questions']} | {row['questions with a mark']} | {precision:.3f} "
                      f"| {recall:.3f} |")
     text = "\n".join(lines)
     print(text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from qa.entities import Entity
+from qa.ranking.answer_type import asked_kind, new_entities
 from qa.text import STOPWORDS, fold, words
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -42,17 +44,29 @@ def question_kind(question: str) -> str | None:
     return None
 
 
-def answer_highlights(question: str, sentence: str, offset: int = 0) -> tuple[tuple[int, int], ...]:
-    """Return (start, end) offsets (plus `offset`) of the sentence's words that answer the question."""
-    kind = question_kind(question)
-    if kind is None:
-        return ()
+def answer_highlights(question: str, sentence: str, offset: int = 0, entities: tuple[Entity, ...] = ()
+                      ) -> tuple[tuple[int, int], ...]:
+    """Return (start, end) offsets (plus `offset`) of the sentence's words that answer the question.
+
+    `entities` (offsets into the article, as stored: the sentence starts at `offset`) are the recogniser's: where
+    the question asks for a kind of entity (who, when, where, which club, how many, how much) and the sentence
+    holds new ones of that kind, those are the candidates; otherwise the rules below find names, dates and numbers.
+    """
     asked = set(words(question))
-    if kind == "date":
+    labels = asked_kind(question).labels
+    typed = [(e.start - offset, e.end - offset) for e in
+             new_entities(entities, sentence, offset, labels, frozenset(asked))] if labels else []
+    kind = question_kind(question)
+    if typed:
+        spans = typed
+        kind = "name" if labels & {"PERSON", "ORG"} and kind == "name" else "entity"
+    elif kind is None:
+        return ()
+    elif kind == "date":
         spans = [m.span() for m in _DATE.finditer(sentence)]
     elif kind == "number":
         spans = [m.span() for m in _NUMBER.finditer(sentence)]
-    else:
+    elif kind == "name":
         spans = [span for m in _NAME.finditer(sentence) for span in _name_spans(sentence, *m.span())]
     fresh = [(start, end) for start, end in spans if not set(words(sentence[start:end])) <= asked]
     if kind == "name":

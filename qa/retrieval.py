@@ -259,7 +259,7 @@ class Retriever:
             citations.append(Citation(
                 rank=rank, article_id=row.article_id, title=row.title, sentence=row.text, start=row.start,
                 end=row.end, score=round(score, 4), context=self._context(row),
-                highlights=answer_highlights(question, row.text, row.start),
+                highlights=answer_highlights(question, row.text, row.start, row.entities),
             ))
         return citations
 

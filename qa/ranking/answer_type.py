@@ -43,6 +43,8 @@ for _labels, _nouns in (
 ):
     for _noun in _nouns.split():
         _HEAD_NOUNS[_noun] = _labels
+_MONEY_WORDS = frozenset("money cost costs costing pay paid pays spend spent price priced worth earn earned "
+                         "raise raised fund funding invest invested budget fine fined salary".split())
 _SPAN_WORDS = frozenset("long far high fast old big large tall deep wide heavy often soon early late".split())
 
 
@@ -72,7 +74,9 @@ def asked_kind(question: str) -> AskedKind:
             if following[0] in ("many", "much"):
                 unit = next((w for w in following[1:3] if w not in STOPWORDS), "")
                 labels = COUNT if following[0] == "many" else AMOUNT
-                return AskedKind(MONEY if unit in ("money", "cost") else labels, _stem(unit))
+                if following[0] == "much" and _MONEY_WORDS & set(tokens):
+                    labels = MONEY  # "How much did the repairs cost?"
+                return AskedKind(labels, _stem(unit))
             if following[0] in _SPAN_WORDS:
                 return AskedKind(SPAN)
             return AskedKind()

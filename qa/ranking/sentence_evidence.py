@@ -20,6 +20,8 @@ SENTENCE_FEATURES = ("answer_type", "asked_unit", "reason_cue", "early", "no_ver
 REASON_WORDS = frozenset("because due owing since reason reasons cause caused blamed after amid so result "
                          "citing cited aims aim order help".split())
 _STEMMER = snowballstemmer.stemmer("porter")
+# Words of the question's frame, not of its topic: "many" in "How many passengers...?" is in no answer.
+QUESTION_FRAME = frozenset({"many", "much", "long", "far", "often", "old", "kind", "type", "name", "called"})
 SHORT_WORDS = 6  # a sentence of fewer words is a menu item, byline, button or heading, not a story sentence
 
 
@@ -38,7 +40,7 @@ def sentence_evidence(rows: Sequence[SentenceRow], asked: AskedKind, question_wo
       about a marathon, "marathon" is in every sentence and "second" picks out the runner-up's.
     """
     table = np.zeros((len(rows), len(SENTENCE_FEATURES)))
-    terms = stems(question_words - STOPWORDS)
+    terms = stems(question_words - STOPWORDS - QUESTION_FRAME)
     rare = {article: _article_weights(terms, texts) for article, texts in article_sentences.items()}
     for n, row in enumerate(rows):
         tokens = words(row.text)
