@@ -1,4 +1,4 @@
-.PHONY: setup run test bench lint
+.PHONY: setup run test bench fit lint
 setup:
 	./setup.sh --dev
 run: setup
@@ -6,6 +6,9 @@ run: setup
 test:
 	.venv/bin/python -m pytest -q
 bench:
+	.venv/bin/python -m benchmarks.ranking
 	.venv/bin/python benchmarks/retrieval.py
+fit:
+	.venv/bin/python -m training.fit_ranker
 lint:
-	.venv/bin/ruff check qa embeddings tests benchmarks app.py
+	.venv/bin/ruff check qa embeddings tests benchmarks training app.py

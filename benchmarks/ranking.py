@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     sources.append({"questions from": "all", **summary(held, threshold)})
     columns = ["hit_at_1", "hit_at_5", "answered_right", "answerable_answered", "unanswerable_not_found",
                "wrong_at_90", "expected_calibration_error"]
-    parts = [f"Held out, {FOLDS}-fold cross-validation by article; not-found threshold {threshold:.3f} (chosen on "
-             "the same out-of-fold confidences).", "",
+    parts = [f"Held out, {FOLDS}-fold cross-validation by article; not-found threshold {threshold:.3f} (fixed: "
+             "answer when likelier right than wrong).", "",
              markdown(sources, ["questions from", "questions", *columns]), "",
              markdown(by_type(held, threshold), ["type", "questions", "answerable", *columns])]
     conversations = held_out_conversations(library, examples, validation)
