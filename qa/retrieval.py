@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ FEATURES = STORE_FEATURES + SENTENCE_FEATURES
 # Sentences of a follow-up's articles added to the candidates, at most (in all): enough for any news article.
 MAX_ARTICLE_CANDIDATES = 500
 MODES = ("hybrid", "dense", "lexical")
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s*$")
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,13 @@ class Retriever:
             self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, question_words, names),
             sentence_evidence([rows[i] for i in id_list], asked_kind(question), question_words, names,
                               article_sentences)])
-        return Candidates(id_list, features, vectors, rows, term_idf)
+        # Page furniture ("Newsletters", "Sign in", "Related stories") is never an answer: a line of a handful of
+        # words with no verb or no full stop, unless it is the caption or headline the question asks about.
+        unended = np.array([not _SENTENCE_END.search(rows[i].text) for i in id_list])
+        column = {name: features[:, FEATURES.index(name)] > 0 for name in ("short", "no_verb", "caption_or_headline")}
+        furniture = column["short"] & (unended | column["no_verb"]) & ~column["caption_or_headline"]
+        keep = np.flatnonzero(~furniture)
+        return Candidates([id_list[k] for k in keep], features[keep], vectors[keep], rows, term_idf)
 
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's words and their IDF over the sentences: its rare words ("population", "GDP") decide

@@ -191,13 +191,20 @@ def test_a_headline_is_told_from_a_lead_sentence_that_serves_as_title(tmp_path: 
                                      encoding="utf-8")
     (folder / "heading.md").write_text("# Rain returns to Hanoi\n\nRain fell for three days.", encoding="utf-8")
     library = Library.build(folder, tmp_path / "w.idx", encoder)
-    candidates = library.retriever.candidates("storm airport floods road rain", RetrievalSettings())
-    role = {candidates.rows[i].text: candidates.features[n, FEATURES.index("caption_or_headline")]
-            for n, i in enumerate(candidates.ids)}
-    assert role["Storm shuts Da Nang airport"] == -1.0
-    assert role["# Rain returns to Hanoi"] == -1.0
-    assert role["Floods cut the road to Hue for a week."] == 0.0
-    assert role["The storm closed Da Nang airport for two days."] == 0.0
+    def roles(question: str) -> dict[str, float]:
+        candidates = library.retriever.candidates(question, RetrievalSettings())
+        return {candidates.rows[i].text: candidates.features[n, FEATURES.index("caption_or_headline")]
+                for n, i in enumerate(candidates.ids)}
+
+    asked = roles("What is the headline about the storm, the airport, the floods, the road and the rain?")
+    assert asked["Storm shuts Da Nang airport"] == 1.0
+    assert asked["# Rain returns to Hanoi"] == 1.0
+    assert asked["Floods cut the road to Hue for a week."] == 0.0
+    assert asked["The storm closed Da Nang airport for two days."] == 0.0
+    # Not asked for, a short headline is page furniture and no candidate at all; the story's sentences are.
+    story = roles("storm airport floods road rain")
+    assert "Storm shuts Da Nang airport" not in story and "# Rain returns to Hanoi" not in story
+    assert story["Floods cut the road to Hue for a week."] == 0.0
 
 
 def test_an_article_that_never_names_what_the_question_names_ranks_below(tmp_path: Path, encoder: Encoder) -> None:
