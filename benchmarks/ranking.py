@@ -15,16 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.retrieval import FEATURES
-from training.fit_ranker import (
-    FOLDS,
-    HeldOut,
-    choose_threshold,
-    cross_validate,
-    gather,
-    held_out_conversations,
-    summary,
-    training_library,
-)
+from training.examples import gather, training_library
+from training.fit_ranker import FOLDS, HeldOut, choose_threshold, cross_validate, held_out_conversations, summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # The development set's own question types (its README), finer than qa eval's: how much, why and how (other)

@@ -10,16 +10,14 @@ import pytest
 from qa.confidence import CONFIDENCE_FEATURES
 from qa.ranking.model import DEFAULT_MODEL_PATH, read_models
 from qa.retrieval import FEATURES
+from training.examples import Example, gather, training_library
 from training.fit_ranker import (
     CrossValidation,
-    Example,
     choose_threshold,
     cross_validate,
     fit_models,
-    gather,
     held_out_conversations,
     summary,
-    training_library,
 )
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ from qa.ranking.model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, r
 from qa.ranking.sentence_evidence import SENTENCE_FEATURES, sentence_evidence
 from qa.retrieval import FEATURES, Candidates
 from qa.store import SentenceRow
-from training.fit_ranker import Example, data_hash, fit_ranker, hit_rank
+from training.examples import Example, data_hash
+from training.fit_ranker import fit_ranker, hit_rank
 
 NAMES = ("cosine", "names", "furniture")
 

@@ -4,17 +4,17 @@ article, and write them to qa/models/ranking.json.
     python -m training.fit_ranker              # cross-validate, print the held-out figures, write the model file
     python -m training.fit_ranker --no-write   # cross-validate only
 
-The ranker is a logistic regression (scikit-learn) over every candidate sentence's named features: is this the
-sentence that answers? The confidence is a second logistic regression over the first citation's evidence, fitted
-on out-of-fold rankings (each question ranked by a ranker that never saw its article), answerable and
-unanswerable questions alike: is the first citation right? Every figure printed is held out: the folds split the
+The ranker is fitted listwise over every candidate sentence's named features (the softmax over a question's
+candidates is the probability that each is the answer; scipy's L-BFGS); training/examples.py gathers them. The
+confidence is a logistic regression (scikit-learn) over the first citation's evidence, fitted on out-of-fold
+rankings (each question ranked by a ranker that never saw its article), answerable and unanswerable questions
+alike: is the first citation right? Every figure printed is held out: the folds split the
 articles (look-alike articles stay in one fold), and a question is scored only by models fitted without it.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -30,26 +30,15 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from qa.answer import Answer, Citation
-from qa.articles import read_articles
-from qa.cases import Case, Conversation, load_question_set
-from qa.chat import Chat, resolve
+from qa.cases import Conversation, load_question_set
+from qa.chat import Chat
 from qa.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.evaluation_metrics import calibration_metrics
 from qa.library import Library
 from qa.ranking.model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, write_models
 from qa.retrieval import FEATURES, Candidates, RetrievalSettings
+from training.examples import CONVERSATIONS, Example, data_hash, gather, group_of, training_library
 
-ROOT = Path(__file__).resolve().parent.parent
-NEWS_DEV = ROOT / "data" / "news-dev"
-# (name, articles, questions): the team's questions ask about the development articles' captions and headlines,
-# which the development set never asks about (data/team/README.md).
-CONVERSATIONS = (("news-dev conversations", NEWS_DEV / "conversations.jsonl"),
-                 ("seed conversations", ROOT / "seeds" / "conversations.jsonl"))
-SOURCES = (("news-dev", NEWS_DEV / "articles", NEWS_DEV / "questions.jsonl"),
-           ("seeds", ROOT / "seeds", ROOT / "seeds" / "questions.jsonl"),
-           ("team", NEWS_DEV / "articles", ROOT / "data" / "team" / "questions.jsonl"))
-CACHE = ROOT / ".qa" / "training"
 FOLDS = 5
 # The ranker's objective and strength, measured held out (BENCHMARKS.md): listwise beat pointwise logistic
 # regression by 8 development questions of 200 (hit@1 0.72 vs 0.68-0.69) at every L2 strength tried
@@ -64,24 +53,6 @@ CONFIDENCE_C = 1.0
 WITHHELD_WEIGHT = 0.25
 NOT_FOUND_THRESHOLD = 0.5
 SCALED_FEATURES = ("lexical", "lexical_context", "lexical_article")  # divided by the best candidate's
-# Articles that only a careful reader tells apart stay in one fold, so no fold learns one from its twin.
-LOOKALIKE_PREFIXES = {"lukasik-": "group A", "vn-poland-committee": "group B", "vn-chile-committee": "group B",
-                      "vn-norway-committee": "group B", "000_": "seeds", "004_": "seeds"}
-
-
-@dataclass(frozen=True)
-class Example:
-    """One question with its candidate sentences, their features, and which of them is the expected one."""
-
-    case: Case
-    source: str
-    group: str
-    candidates: Candidates
-    labels: np.ndarray  # bool, one per candidate
-    query: str  # what was searched: the question, or a conversation turn as the chat rewrote it
-    conversation: str = ""  # the conversation's id, for a turn
-
-
 @dataclass(frozen=True)
 class HeldOut:
     """What held-out models did with one question."""
@@ -105,75 +76,6 @@ class CrossValidation:
     withheld: list[np.ndarray]
     fold_models: list[RankingModels] = field(default_factory=list)  # fitted without fold n, for fold n
     folds: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # each example's fold
-
-
-def training_library(cache: Path = CACHE) -> Library:
-    """The news development articles and the seed articles in one index (built once, then updated)."""
-    library = Library.build(SOURCES[0][1], cache / "dev.idx")
-    library.add_articles(read_articles(SOURCES[1][1]))
-    return library
-
-
-def gather(library: Library) -> list[Example]:
-    """Every question of every source with its candidates, in the hybrid mode's candidate pool; then every turn
-    of the conversations, resolved as the chat resolves it after a right answer to the turn before."""
-    settings = RetrievalSettings()
-    examples = []
-    for source, _, questions in SOURCES:
-        for case in load_question_set(questions).cases:
-            candidates = library.retriever.candidates(case.question, settings)
-            examples.append(Example(case, source, group_of(case), candidates, labels_of(case, candidates),
-                                    case.question))
-    for source, path in CONVERSATIONS:
-        for conversation in load_question_set(path).conversations:
-            examples += conversation_examples(library, source, conversation, settings)
-    return examples
-
-
-def labels_of(case: Case, candidates: Candidates) -> np.ndarray:
-    """Which candidates are the sentence a case expects."""
-    return np.array([case.answerable and row.article_id == case.article_id and case.sentence_contains in row.text
-                     for row in (candidates.rows[i] for i in candidates.ids)], dtype=bool)
-
-
-def conversation_examples(library: Library, source: str, conversation: Conversation,
-                          settings: RetrievalSettings) -> list[Example]:
-    """The turns of a conversation that are ranked ("What else did she say?" reads on instead), each resolved
-    against the expected answer of the turn before (as if it had been answered right), kept to the articles and
-    without the sentences the chat would keep it to and leave out."""
-    chat = Chat(library)  # only for its articles_with, which the rules consult
-    first = next((t for t in conversation.turns if t.answerable), conversation.turns[0])
-    examples, previous, answered = [], None, set()
-    for turn in conversation.turns:
-        resolution = resolve(turn.question, previous, chat.articles_with)
-        if not (resolution.continue_previous and previous is not None and previous.found):
-            candidates = library.retriever.candidates(resolution.query, settings, resolution.prefer_article_ids)
-            candidates = candidates.kept_to(resolution.prefer_article_ids,
-                                            answered if resolution.skip_answered else ())
-            examples.append(Example(turn, source, group_of(first), candidates, labels_of(turn, candidates),
-                                    resolution.query, conversation.conversation_id))
-        previous = expected_answer(library, turn, resolution.query)
-        if previous.found:
-            answered.add((previous.citations[0].article_id, previous.citations[0].start))
-    return examples
-
-
-def expected_answer(library: Library, case: Case, query: str) -> Answer:
-    """The answer a turn should get: its expected sentence, found; or "not found"."""
-    rows = library.store.sentences(library.store.sentence_ids_of([case.article_id])) if case.answerable else {}
-    row = next((r for r in rows.values() if case.sentence_contains in r.text), None)
-    if row is None:
-        return Answer(case.question, "", False, 0.0, (), query)
-    citation = Citation(1, row.article_id, row.title, row.text, row.start, row.end, 1.0, row.text)
-    return Answer(case.question, row.text, True, 1.0, (citation,), query)
-
-
-def group_of(case: Case) -> str:
-    """The fold group: the article, or its look-alike group; an unanswerable question is its own group."""
-    if not case.answerable:
-        return f"unanswerable:{case.question}"
-    return next((group for prefix, group in LOOKALIKE_PREFIXES.items() if case.article_id.startswith(prefix)),
-                case.article_id)
 
 
 def folds_of(examples: Sequence[Example]) -> np.ndarray:
@@ -342,17 +244,6 @@ def choose_threshold(held: Sequence[HeldOut]) -> float:
     questions, sets it; `held` is kept for the trade-off table that benchmarks/ranking.py prints."""
     del held
     return NOT_FOUND_THRESHOLD
-
-
-def data_hash() -> str:
-    """sha256 over the training data's files: a model file says exactly what it was fitted on."""
-    digest = hashlib.sha256()
-    files = {p for _, articles, questions in SOURCES for p in [*articles.rglob("*"), questions]}
-    for path in sorted(files | {path for _, path in CONVERSATIONS}):
-        if path.is_file():
-            digest.update(path.relative_to(ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
