@@ -5,6 +5,7 @@ sentences, their features, and which of them is the expected one."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from qa.cases import Case, Conversation, load_question_set
 from qa.chat import Chat, resolve
 from qa.library import Library
 from qa.retrieval import Candidates, RetrievalSettings
+
+logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS_DEV = ROOT / "data" / "news-dev"
@@ -46,8 +49,13 @@ class Example:
 
 
 def training_library(cache: Path = CACHE) -> Library:
-    """The news development articles and the seed articles in one index (built once, then updated)."""
-    library = Library.build(SOURCES[0][1], cache / "dev.idx")
+    """The news development articles and the seed articles in one index (built once, then updated). The index is
+    only a cache of the committed files, so one this version cannot read (an older format) is rebuilt."""
+    try:
+        library = Library.build(SOURCES[0][1], cache / "dev.idx")
+    except ValueError as error:
+        logger.warning("Rebuilding the training index %s: %s", cache / "dev.idx", error)
+        library = Library.rebuild(SOURCES[0][1], cache / "dev.idx")
     library.add_articles(read_articles(SOURCES[1][1]))
     return library
 
