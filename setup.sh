@@ -18,3 +18,6 @@ if [ "${1:-}" = "--dev" ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# Export the pinned encoder to ONNX now (once; its weights' sha256 checked first), so the first question does not
+# wait for it: questions then run on onnxruntime without importing torch.
+.venv/bin/python -c "from embeddings.encoder import load_encoder; load_encoder()"

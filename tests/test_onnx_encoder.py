@@ -1,0 +1,59 @@
+"""The encoder on ONNX Runtime: the same vectors as sentence-transformers, and an exported file that was changed
+is refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.encoder import DEFAULT_MODEL_SHA256, Encoder, resolve_model
+from embeddings.onnx_encoder import EXPORT_FOLDER, EXPORTED, OnnxEncoder, checked_export
+from qa.articles import read_articles
+from qa.sentences import split_sentences
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _sentences() -> list[str]:
+    articles = read_articles(ROOT / "seeds") + read_articles(ROOT / "data" / "news-dev" / "articles")
+    return [a.text[s.start:s.end] for a in articles for s in split_sentences(a.text)]
+
+
+@pytest.mark.slow
+def test_onnx_vectors_match_the_torch_model_on_seeds_and_development_articles(encoder: Encoder) -> None:
+    assert isinstance(encoder, OnnxEncoder)  # what load_encoder gives for the pinned model
+    texts = _sentences()
+    torch_vectors = Encoder().encode(texts)
+    onnx_vectors = encoder.encode(texts)
+    assert len(texts) == 768 and onnx_vectors.shape == torch_vectors.shape
+    assert float(np.min(np.sum(torch_vectors * onnx_vectors, axis=1))) >= 0.9999
+    # One at a time (no padding) gives the same vectors as in a padded batch.
+    single = np.vstack([encoder.encode([t]) for t in texts[:20]])
+    assert float(np.min(np.sum(single * onnx_vectors[:20], axis=1))) >= 0.9999
+
+
+def test_a_changed_exported_file_is_refused(tmp_path: Path, encoder: Encoder) -> None:
+    source, _ = resolve_model("all-MiniLM-L6-v2")
+    copy = tmp_path / "model"
+    shutil.copytree(source, copy)
+    checked_export(copy)  # the export made for the session's encoder passes
+    with (copy / EXPORT_FOLDER / EXPORTED).open("r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"\1\2\3\4")
+    with pytest.raises(ValueError, match="does not match the sha256 recorded at export"):
+        checked_export(copy)
+
+
+@pytest.mark.slow
+def test_a_damaged_export_is_made_again_from_the_verified_weights(tmp_path: Path, encoder: Encoder) -> None:
+    source, _ = resolve_model("all-MiniLM-L6-v2")
+    copy = tmp_path / "model"
+    shutil.copytree(source, copy)
+    (copy / EXPORT_FOLDER / EXPORTED).write_bytes(b"not a model")
+    fresh = OnnxEncoder("all-MiniLM-L6-v2", copy, DEFAULT_MODEL_SHA256)
+    checked_export(copy)
+    question = "Who co-chaired the Israel dialogue?"
+    assert float(fresh.encode([question])[0] @ encoder.encode([question])[0]) >= 0.9999
