@@ -137,5 +137,8 @@ def _load_encoder(model_name: str, backend: str) -> Encoder:
     if backend == "onnx" and expected_sha256 is not None:
         from embeddings.onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(model_name, Path(source), expected_sha256)  # type: ignore[return-value]
+        try:
+            return OnnxEncoder(model_name, Path(source), expected_sha256)  # type: ignore[return-value]
+        except (OSError, ImportError) as error:  # a read-only install cannot hold the export, say
+            logger.warning("ONNX Runtime encoder unavailable (%s); using sentence-transformers", error)
     return Encoder(model_name)
