@@ -92,8 +92,8 @@ class OnnxEncoder:
         self.batch_size = batch_size
         path = export_model(model_dir, weights_sha256)
         options = onnxruntime.SessionOptions()
-        # One thread per query: on 2 cores a server answers several questions at once, and the ONNX graph's
-        # own parallelism only makes them fight (BENCHMARKS.md).
+        # One thread: alone, 2 threads encode a question 1.8x and a batch 1.9x faster on 2 cores (BENCHMARKS.md),
+        # but a server answers up to 4 questions at once, where they would fight; not yet measured under load.
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
