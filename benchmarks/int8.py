@@ -1,0 +1,99 @@
+"""Dynamic int8 quantization of the ONNX encoder, measured beside the shipped fp32 export in the same run: vector
+agreement, speed, and the held-out ranking and confidence figures of training/fit_ranker.py with the ranker and
+confidence re-fitted on int8 vectors in every fold. int8 is not shipped (BENCHMARKS.md).
+
+    .venv/bin/python -m benchmarks.int8
+
+Writes benchmarks/results/int8.md and int8.json.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from onnxruntime.quantization import QuantType, quantize_dynamic
+
+from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
+from embeddings.onnx_encoder import OnnxEncoder, checked_export
+from qa.articles import read_articles
+from qa.library import Library
+from qa.sentences import split_sentences
+from training.examples import SOURCES, gather
+from training.fit_ranker import cross_validate, summary
+
+RESULTS = Path(__file__).resolve().parent / "results"
+QUESTION = "Who co-chaired the Israel dialogue?"
+
+
+class QuantizedEncoder(OnnxEncoder):
+    """The fp32 encoder's tokenizer and pooling over a dynamically quantized copy of its graph."""
+
+    def __init__(self, model_dir: Path, quantized: Path) -> None:
+        super().__init__("all-MiniLM-L6-v2", model_dir, DEFAULT_MODEL_SHA256)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        self._session = onnxruntime.InferenceSession(str(quantized), options, providers=["CPUExecutionProvider"])
+
+
+def speed(encoder: OnnxEncoder, texts: list[str]) -> tuple[float, float]:
+    """Median ms for one question's vector (200 runs) and sentences per second over `texts`."""
+    encoder.encode(["warm up"])
+    times = []
+    for _ in range(200):
+        started = time.perf_counter()
+        encoder.encode([QUESTION])
+        times.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    encoder.encode(texts)
+    return 1000 * float(np.median(times)), len(texts) / (time.perf_counter() - started)
+
+
+def held_out(encoder: OnnxEncoder, folder: Path) -> dict:
+    library = Library.build(SOURCES[0][1], folder / "dev.idx", encoder)  # type: ignore[arg-type]
+    library.add_articles(read_articles(SOURCES[1][1]))
+    validation = cross_validate(library, gather(library))
+    return {"all": summary(validation.held, 0.5),
+            "news-dev": summary([h for h in validation.held if h.example.source == "news-dev"], 0.5)}
+
+
+def main() -> int:
+    source, _ = resolve_model("all-MiniLM-L6-v2")
+    model_dir = Path(source)
+    folder = Path(tempfile.mkdtemp(prefix="qa-int8-"))
+    quantized = folder / "model-int8.onnx"
+    quantize_dynamic(str(checked_export(model_dir)), str(quantized), weight_type=QuantType.QInt8)
+    encoders = {"fp32 (shipped)": OnnxEncoder("all-MiniLM-L6-v2", model_dir, DEFAULT_MODEL_SHA256),
+                "int8 (dynamic)": QuantizedEncoder(model_dir, quantized)}
+    articles = read_articles(SOURCES[0][1])
+    texts = [a.text[s.start:s.end] for a in articles for s in split_sentences(a.text)]
+    reference = encoders["fp32 (shipped)"].encode(texts)
+    rows = []
+    for name, encoder in encoders.items():
+        cosines = np.sum(reference * encoder.encode(texts), axis=1)
+        query_ms, per_second = speed(encoder, texts)
+        figures = held_out(encoder, folder / name.split()[0])
+        rows.append({"encoder": name, "mean cosine to fp32": float(cosines.mean()),
+                     "min cosine to fp32": float(cosines.min()), "query ms": query_ms,
+                     "sentences/s": per_second, **{f"{part} {key}": value for part, values in figures.items()
+                                                   for key, value in values.items() if isinstance(value, float)}})
+    columns = ["encoder", "mean cosine to fp32", "min cosine to fp32", "query ms", "sentences/s",
+               "news-dev hit_at_1", "news-dev answered_right", "all hit_at_1", "all answered_right",
+               "all wrong_at_90", "all expected_calibration_error"]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns)
+              + " |" for row in rows]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "int8.md").write_text(text + "\n", encoding="utf-8")
+    (RESULTS / "int8.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
