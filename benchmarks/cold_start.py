@@ -19,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
+from embeddings.onnx_encoder import OnnxEncoder
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 QUESTION = "Who co-chaired the Israel dialogue?"
@@ -48,26 +51,27 @@ def warm_query_ms(backend: str, repeats: int = 200) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def thread_table(texts: list[str]) -> list[dict]:
-    """ONNX Runtime with 1 and 2 intra-op threads: one question's vector (median ms of 200) and sentences per
-    second over a batch encode of `texts`."""
-    from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
-    from embeddings.onnx_encoder import OnnxEncoder
+def encoder_speed(encoder: OnnxEncoder, texts: list[str]) -> tuple[float, float]:
+    """Median ms for one question's vector (200 runs, after a warm-up) and sentences per second over `texts`."""
+    encoder.encode(["warm up"])
+    times = []
+    for _ in range(200):
+        started = time.perf_counter()
+        encoder.encode([QUESTION])
+        times.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    encoder.encode(texts)
+    return 1000 * statistics.median(times), len(texts) / (time.perf_counter() - started)
 
+
+def thread_table(texts: list[str]) -> list[dict]:
+    """ONNX Runtime with 1 and 2 intra-op threads: one question's vector and a batch encode of `texts`."""
     source, _ = resolve_model("all-MiniLM-L6-v2")
     rows = []
     for threads in (1, 2):
         encoder = OnnxEncoder("all-MiniLM-L6-v2", Path(source), DEFAULT_MODEL_SHA256, threads=threads)
-        encoder.encode(["warm up"])
-        times = []
-        for _ in range(200):
-            started = time.perf_counter()
-            encoder.encode([QUESTION])
-            times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        encoder.encode(texts)
-        rows.append({"threads": threads, "query ms": 1000 * statistics.median(times),
-                     "batch sentences/s": len(texts) / (time.perf_counter() - started)})
+        query_ms, per_second = encoder_speed(encoder, texts)
+        rows.append({"threads": threads, "query ms": query_ms, "batch sentences/s": per_second})
     return rows
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
+from benchmarks.cold_start import encoder_speed
+from benchmarks.ranking import markdown
 from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
 from embeddings.onnx_encoder import OnnxEncoder, checked_export
 from qa.articles import read_articles
@@ -27,7 +28,6 @@ from training.examples import SOURCES, gather
 from training.fit_ranker import cross_validate, summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
-QUESTION = "Who co-chaired the Israel dialogue?"
 
 
 class QuantizedEncoder(OnnxEncoder):
@@ -38,19 +38,6 @@ class QuantizedEncoder(OnnxEncoder):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         self._session = onnxruntime.InferenceSession(str(quantized), options, providers=["CPUExecutionProvider"])
-
-
-def speed(encoder: OnnxEncoder, texts: list[str]) -> tuple[float, float]:
-    """Median ms for one question's vector (200 runs) and sentences per second over `texts`."""
-    encoder.encode(["warm up"])
-    times = []
-    for _ in range(200):
-        started = time.perf_counter()
-        encoder.encode([QUESTION])
-        times.append(time.perf_counter() - started)
-    started = time.perf_counter()
-    encoder.encode(texts)
-    return 1000 * float(np.median(times)), len(texts) / (time.perf_counter() - started)
 
 
 def held_out(encoder: OnnxEncoder, folder: Path) -> dict:
@@ -75,7 +62,7 @@ def main() -> int:
     rows = []
     for name, encoder in encoders.items():
         cosines = np.sum(reference * encoder.encode(texts), axis=1)
-        query_ms, per_second = speed(encoder, texts)
+        query_ms, per_second = encoder_speed(encoder, texts)
         figures = held_out(encoder, folder / name.split()[0])
         rows.append({"encoder": name, "mean cosine to fp32": float(cosines.mean()),
                      "min cosine to fp32": float(cosines.min()), "query ms": query_ms,
@@ -84,10 +71,7 @@ def main() -> int:
     columns = ["encoder", "mean cosine to fp32", "min cosine to fp32", "query ms", "sentences/s",
                "news-dev hit_at_1", "news-dev answered_right", "all hit_at_1", "all answered_right",
                "all wrong_at_90", "all expected_calibration_error"]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns)
-              + " |" for row in rows]
-    text = "\n".join(lines)
+    text = markdown(rows, columns)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "int8.md").write_text(text + "\n", encoding="utf-8")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from qa.retrieval import FEATURES
 from training.examples import gather, training_library
-from training.fit_ranker import FOLDS, HeldOut, choose_threshold, cross_validate, held_out_conversations, summary
+from training.fit_ranker import FOLDS, NOT_FOUND_THRESHOLD, HeldOut, cross_validate, held_out_conversations, summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # The development set's own question types (its README), finer than qa eval's: how much, why and how (other)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     examples = gather(library)
     validation = cross_validate(library, examples)
     held = validation.held
-    threshold = choose_threshold(held)
+    threshold = NOT_FOUND_THRESHOLD
     sources = [{"questions from": name, **summary([h for h in held if h.example.source == name], threshold)}
                for name in dict.fromkeys(h.example.source for h in held)]
     sources.append({"questions from": "all", **summary(held, threshold)})

@@ -30,26 +30,29 @@ _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def export_model(model_dir: Path, weights_sha256: str | None) -> Path:
     """Export a local sentence-transformers model to ONNX once; return the exported file (checked)."""
     verify_weights(model_dir, weights_sha256)
+    # The weights are hashed once per load: a pinned model's sum was just checked to be the pinned one.
+    weights_sha256 = weights_sha256 or sha256_of(model_dir / "model.safetensors")
     folder = model_dir / EXPORT_FOLDER
     folder.mkdir(exist_ok=True)
     with (folder / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return checked_export(model_dir)
+            return checked_export(model_dir, weights_sha256)
         except (FileNotFoundError, ValueError) as error:
             logger.info("Exporting %s to ONNX (%s)", model_dir, error)
         replace_atomically(folder / EXPORTED, lambda tmp: _export(model_dir, tmp))
-        record = {"weights_sha256": sha256_of(model_dir / "model.safetensors"),
-                  "onnx_sha256": sha256_of(folder / EXPORTED), "opset": ONNX_OPSET}
+        record = {"weights_sha256": weights_sha256, "onnx_sha256": sha256_of(folder / EXPORTED),
+                  "opset": ONNX_OPSET}
         write_text_atomically(folder / EXPORT_RECORD, json.dumps(record, indent=2) + "\n")
-    return checked_export(model_dir)
+        return checked_export(model_dir, weights_sha256)
 
 
-def checked_export(model_dir: Path) -> Path:
-    """The exported file, if its record names these weights and its sha256 matches; else raise."""
+def checked_export(model_dir: Path, weights_sha256: str | None = None) -> Path:
+    """The exported file, if its record names these weights (`weights_sha256`, hashed here if not given) and its
+    sha256 matches; else raise."""
     folder = model_dir / EXPORT_FOLDER
     record = json.loads((folder / EXPORT_RECORD).read_text(encoding="utf-8"))
-    if record["weights_sha256"] != sha256_of(model_dir / "model.safetensors"):
+    if record["weights_sha256"] != (weights_sha256 or sha256_of(model_dir / "model.safetensors")):
         raise ValueError("exported from other weights")
     if record["onnx_sha256"] != sha256_of(folder / EXPORTED):
         raise ValueError(f"{folder / EXPORTED} does not match the sha256 recorded at export")

@@ -119,8 +119,10 @@ class Library:
         texts = [a.text[s.start:s.end] for a, article_spans in zip(changed, spans, strict=True) for s in article_spans]
         logger.info("Embedding %d sentences from %d articles", len(texts), len(changed))
         vectors = self.encoder.encode(texts)
+        # Loading spaCy takes seconds: not for an update that only removes articles.
         annotations = load_recognizer().annotate(
-            [a.text for a in changed], [[(s.start, s.end) for s in article_spans] for article_spans in spans])
+            [a.text for a in changed], [[(s.start, s.end) for s in article_spans] for article_spans in spans]
+        ) if changed else []
         with self._writing():
             with self.store.transaction() as db:
                 removed_ids = self.store.delete_articles(db, gone + replaced)

@@ -121,13 +121,17 @@ class Retriever:
         id_list = [i for i in ids if i in stored]  # an id deleted since the vector index was read is dropped
         term_idf = self.question_terms(question)
         if not id_list:
-            return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf)
+            return self._no_candidates(term_idf)
+        # One read gives the candidates' rows and every sentence of their articles, for in-article evidence.
+        article_rows = self.store.sentences_of_articles_holding(id_list)
+        id_list = [i for i in id_list if i in article_rows]  # and one deleted since its vector was read
+        if not id_list:
+            return self._no_candidates(term_idf)
         vectors = np.vstack([stored[i] for i in id_list])
-        rows = self.store.sentences(id_list)
+        rows = {i: article_rows[i] for i in id_list}
         question_words, names = frozenset(words(question)), name_units(question)
         article_sentences: dict[int, list[str]] = {}
-        for row in self.store.sentences(self.store.sentence_ids_of(list({r.article_id for r in rows.values()}))
-                                        ).values():
+        for row in article_rows.values():
             article_sentences.setdefault(row.article_rowid, []).append(row.text)
         features = np.hstack([
             self._features(id_list, rows, vectors, query_vector[0], fts_query, term_idf, question_words, names),
@@ -140,6 +144,9 @@ class Retriever:
         furniture = column["short"] & (unended | column["no_verb"]) & ~column["caption_or_headline"]
         keep = np.flatnonzero(~furniture)
         return Candidates([id_list[k] for k in keep], features[keep], vectors[keep], rows, term_idf)
+
+    def _no_candidates(self, term_idf: dict[str, float]) -> Candidates:
+        return Candidates([], np.zeros((0, len(FEATURES))), np.zeros((0, self.encoder.dim)), {}, term_idf)
 
     def question_terms(self, question: str) -> dict[str, float]:
         """The question's words and their IDF over the sentences: its rare words ("population", "GDP") decide

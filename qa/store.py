@@ -200,6 +200,15 @@ class Store(FullTextQueries):
             rows.update(self._select_sentences("s.id IN ({})", ids[n:n + MAX_BOUND_IDS]))
         return rows
 
+    def sentences_of_articles_holding(self, ids: Sequence[int]) -> dict[int, SentenceRow]:
+        """Every sentence of the articles that hold the given sentences, in one query per chunk of ids."""
+        ids = list(ids)
+        rows: dict[int, SentenceRow] = {}
+        for n in range(0, len(ids), MAX_BOUND_IDS):
+            rows.update(self._select_sentences("s.article IN (SELECT article FROM sentences WHERE id IN ({}))",
+                                               ids[n:n + MAX_BOUND_IDS]))
+        return rows
+
     def sentences_at(self, article_rowid: int, positions: Sequence[int]) -> dict[int, SentenceRow]:
         """Fetch an article's sentences by position."""
         rows = self._select_sentences("s.article = ? AND s.position IN ({})", list(positions), [article_rowid])

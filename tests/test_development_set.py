@@ -12,8 +12,8 @@ from qa.ranking.model import DEFAULT_MODEL_PATH, read_models
 from qa.retrieval import FEATURES
 from training.examples import Example, gather, training_library
 from training.fit_ranker import (
+    NOT_FOUND_THRESHOLD,
     CrossValidation,
-    choose_threshold,
     cross_validate,
     fit_models,
     held_out_conversations,
@@ -32,7 +32,7 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, list[Examp
 
 def _summary(validation: CrossValidation, source: str | None = None) -> dict:
     held = [h for h in validation.held if source is None or h.example.source == source]
-    return summary(held, choose_threshold(validation.held))
+    return summary(held, NOT_FOUND_THRESHOLD)
 
 
 def test_held_out_figures_on_every_question_and_turn(fitted) -> None:

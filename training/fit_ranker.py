@@ -51,6 +51,9 @@ CONFIDENCE_C = 1.0
 # measured held out; 0.25 says "not found" to 0.77 of the unanswerable questions (0.71 without) for 0.01 fewer
 # answerable ones answered (BENCHMARKS.md).
 WITHHELD_WEIGHT = 0.25
+# "Not found" below 0.5: an answer is shown only when its calibrated confidence says it is likelier right than
+# wrong. Held out, the trade-off around it is flat (BENCHMARKS.md: the share of right outcomes moves by under 0.03
+# between 0.3 and 0.55), so the rule, not a search on 419 questions, sets it.
 NOT_FOUND_THRESHOLD = 0.5
 SCALED_FEATURES = ("lexical", "lexical_context", "lexical_article")  # divided by the best candidate's
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ def cross_validate(library: Library, examples: Sequence[Example], columns: Seque
         chosen = fold == number
         confidences[chosen] = model.probabilities(np.vstack([h.confidence_features for h in held])[chosen])
     held = [replace(h, confidence=float(p)) for h, p in zip(held, confidences, strict=True)]
-    threshold = choose_threshold(held)
+    threshold = NOT_FOUND_THRESHOLD
     fold_models = [RankingModels(ranker, model, threshold, {}) for ranker, model in zip(rankers, models, strict=True)]
     return CrossValidation(held, [table for _, table in withheld], fold_models, fold)
 
@@ -235,15 +238,6 @@ def summary(held: Sequence[HeldOut], threshold: float) -> dict[str, float | int]
         "wrong_at_90": calibration.wrong_at_90,
         "expected_calibration_error": calibration.expected_calibration_error,
     }
-
-
-def choose_threshold(held: Sequence[HeldOut]) -> float:
-    """The confidence below which to say "not found": 0.5, so an answer is shown only when its calibrated
-    confidence says it is likelier right than wrong. The held-out trade-off around it is flat (BENCHMARKS.md:
-    between 0.3 and 0.55 the share of right outcomes moves by under 0.03), so the rule, not a search on 419
-    questions, sets it; `held` is kept for the trade-off table that benchmarks/ranking.py prints."""
-    del held
-    return NOT_FOUND_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -295,7 +289,7 @@ def _converse(library: Library, source: str, conversation: Conversation) -> Conv
 def fit_models(examples: Sequence[Example], validation: CrossValidation) -> RankingModels:
     """The shipped models: the ranker on every question, the confidence on the out-of-fold rankings."""
     held = validation.held
-    threshold = choose_threshold(held)
+    threshold = NOT_FOUND_THRESHOLD
     training = {"data_sha256": data_hash(), "scikit_learn": sklearn.__version__, "folds": FOLDS,
                 "ranker_objective": RANKER_OBJECTIVE, "listwise_l2": LISTWISE_L2, "confidence_c": CONFIDENCE_C,
                 "withheld_weight": WITHHELD_WEIGHT,
@@ -314,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     library = training_library()
     examples = gather(library)
     validation = cross_validate(library, examples)
-    threshold = choose_threshold(validation.held)
+    threshold = NOT_FOUND_THRESHOLD
     print(f"held-out (cross-validated by article, {FOLDS} folds), threshold {threshold:.3f}:")
     print(json.dumps(summary(validation.held, threshold), indent=1))
     conversations = held_out_conversations(library, examples, validation)
