@@ -73,9 +73,9 @@ def main() -> None:
             continue
         asked.add((query, answerable))
         top = (answer.citations or answer.closest)[0]
-        article = store.sentences(store.sentence_ids_of([top.article_id])).values()
-        row = next(r for r in article if r.start == top.start)
-        absent = absent_terms(store, list(library.retriever.question_terms(query)), row)
+        candidates = library.retriever.candidates(query, library.settings, [top.article_id])
+        row = next(r for r in candidates.rows.values() if r.article_id == top.article_id and r.start == top.start)
+        absent = absent_terms(candidates.evidence, list(candidates.term_idf), row)
         # A number the article never mentions is decisive evidence of its own ("the 8th dialogue").
         if not absent or any(term[0].isdigit() for term in absent):
             continue

@@ -9,7 +9,6 @@ Writes benchmarks/results/int8.md and int8.json.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import onnxruntime
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from benchmarks.cold_start import encoder_speed
-from benchmarks.ranking import markdown
+from benchmarks.report import markdown, save_results
 from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
 from embeddings.onnx_encoder import OnnxEncoder, checked_export
 from qa.articles import read_articles
@@ -26,8 +25,6 @@ from qa.library import Library
 from qa.sentences import split_sentences
 from training.examples import SOURCES, gather
 from training.fit_ranker import cross_validate, summary
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 class QuantizedEncoder(OnnxEncoder):
@@ -71,11 +68,7 @@ def main() -> int:
     columns = ["encoder", "mean cosine to fp32", "min cosine to fp32", "query ms", "sentences/s",
                "news-dev hit_at_1", "news-dev answered_right", "all hit_at_1", "all answered_right",
                "all wrong_at_90", "all expected_calibration_error"]
-    text = markdown(rows, columns)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "int8.md").write_text(text + "\n", encoding="utf-8")
-    (RESULTS / "int8.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    save_results("int8", markdown(rows, columns), rows)
     return 0
 
 

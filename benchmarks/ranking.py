@@ -10,15 +10,13 @@ Writes benchmarks/results/ranking.md and ranking.json.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
+from benchmarks.report import markdown, save_results
 from qa.retrieval import FEATURES
 from training.examples import gather, training_library
 from training.fit_ranker import FOLDS, NOT_FOUND_THRESHOLD, HeldOut, cross_validate, held_out_conversations, summary
 
-RESULTS = Path(__file__).resolve().parent / "results"
 # The development set's own question types (its README), finer than qa eval's: how much, why and how (other)
 # fail differently from how many and what.
 TYPE_OPENERS = (("how many", "how many"), ("how much", "how much"), ("how", "how (other)"), ("who", "who"),
@@ -59,14 +57,6 @@ def ablation(library, examples) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], columns: list[str]) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-ablation", action="store_true", help="skip the ablation (one cross-validation per "
@@ -102,11 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         results["ablation"] = ablation(library, examples)
         parts += ["", "Ablation (ranker only, each feature removed in turn):", "",
                   markdown(results["ablation"], ["removed", "hit_at_1", "hit_at_5"])]
-    text = "\n".join(parts)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ranking.md").write_text(text + "\n", encoding="utf-8")
-    (RESULTS / "ranking.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    save_results("ranking", "\n".join(parts), results)
     return 0
 
 

@@ -24,7 +24,7 @@ from qa.store import Store
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 2: sentence subjects and article centroids; 3: named entities and verb counts
+FORMAT_VERSION = 4  # 2: sentence subjects and article centroids; 3: named entities and verb counts; 4: word counts
 MANIFEST, STORE, VECTORS, LOCK = "manifest.json", "store.sqlite", "vectors.faiss", ".lock"
 
 

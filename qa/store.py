@@ -17,6 +17,7 @@ from qa.entities import Annotation, Entity
 from qa.fulltext import MAX_BOUND_IDS, FullTextQueries
 from qa.sentences import Span, is_photo_caption
 from qa.subjects import subject_positions
+from qa.terms import ArticleTerm, CorpusStatistics, article_statistics
 from qa.text import fold
 
 SCHEMA = """
@@ -25,7 +26,8 @@ CREATE TABLE IF NOT EXISTS articles (
     article_id TEXT NOT NULL UNIQUE,
     title TEXT NOT NULL, path TEXT NOT NULL, url TEXT NOT NULL, date TEXT NOT NULL,
     content_hash TEXT NOT NULL, text TEXT NOT NULL,
-    centroid BLOB NOT NULL  -- the normalised mean of its sentence vectors: what the article is about
+    centroid BLOB NOT NULL,  -- the normalised mean of its sentence vectors: what the article is about
+    sentences INTEGER NOT NULL, sentence_row_words INTEGER NOT NULL, words INTEGER NOT NULL  -- qa/terms.py
 );
 -- AUTOINCREMENT: a sentence id is never reused, so a stale vector index can never point at the wrong sentence.
 CREATE TABLE IF NOT EXISTS sentences (
@@ -36,17 +38,33 @@ CREATE TABLE IF NOT EXISTS sentences (
     subject INTEGER,  -- the sentence that introduced the person this one is about (qa/subjects.py), if any
     caption INTEGER NOT NULL,  -- 1 for a photo caption (qa/sentences.py)
     entities TEXT NOT NULL,  -- JSON [[start, end, label], ...]: named entities, as article offsets (qa/entities.py)
-    verbs INTEGER NOT NULL  -- how many verbs it has: a menu, byline or share button has none
+    verbs INTEGER NOT NULL,  -- how many verbs it has: a menu, byline or share button has none
+    gap TEXT NOT NULL  -- the text between it and the next sentence (qa/terms.py reads windows with it)
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
--- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded.
+-- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded. Finds the
+-- lexical candidates; their evidence is scored from the word counts below (qa/terms.py).
 CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
     sentence, context, tokenize = 'porter unicode61 remove_diacritics 2'
 );
--- Whole articles (title and text, folded), rowid = articles.id: evidence that a sentence's article is on topic.
-CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    body, tokenize = 'porter unicode61 remove_diacritics 2'
+-- Word (Porter stem) counts, kept with the articles in the same transactions: the library's, per article, and
+-- the library's totals (one row).
+CREATE TABLE IF NOT EXISTS terms (
+    term TEXT PRIMARY KEY,
+    sentences INTEGER NOT NULL, windows INTEGER NOT NULL, articles INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS article_terms (
+    article INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    term TEXT NOT NULL,
+    sentences INTEGER NOT NULL, windows INTEGER NOT NULL, occurrences INTEGER NOT NULL,
+    PRIMARY KEY (article, term)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS corpus (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    sentences INTEGER NOT NULL, sentence_row_words INTEGER NOT NULL, articles INTEGER NOT NULL,
+    words INTEGER NOT NULL
 );
+INSERT OR IGNORE INTO corpus VALUES (1, 0, 0, 0, 0);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -67,6 +85,16 @@ class SentenceRow:
     caption: bool  # part of a photo caption
     entities: tuple[Entity, ...] = ()  # named entities, offsets into the article text
     verbs: int = 0
+    gap: str = ""  # the text between it and the next sentence: a photo credit, a dateline, or white space
+
+
+@dataclass(frozen=True)
+class ArticleSummary:
+    """What a question's evidence needs of an article."""
+
+    centroid: np.ndarray  # the normalised mean of its sentence vectors
+    sentences: int
+    words: int  # in its title and sentences
 
 
 @dataclass(frozen=True)
@@ -82,12 +110,12 @@ class StoredArticle:
 
 # The columns of a SentenceRow, in its field order.
 _SENTENCE_ROWS = ("SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption, "
-                  "s.entities, s.verbs FROM sentences s JOIN articles a ON a.id = s.article")
+                  "s.entities, s.verbs, s.gap FROM sentences s JOIN articles a ON a.id = s.article")
 
 
-def _sentence_row(row: tuple) -> SentenceRow:
-    *fields, entities, verbs = row
-    return SentenceRow(*fields, tuple(Entity(*e) for e in json.loads(entities)), verbs)
+def _sentence_row(row: Sequence) -> SentenceRow:
+    *fields, entities, verbs, gap = row
+    return SentenceRow(*fields, tuple(Entity(*e) for e in json.loads(entities)), verbs, gap)
 
 
 class Store(FullTextQueries):
@@ -144,29 +172,30 @@ class Store(FullTextQueries):
 
     def add_article(self, db: sqlite3.Connection, article: Article, spans: Sequence[Span],
                     vectors: np.ndarray, annotations: Sequence[Annotation]) -> list[int]:
-        """Insert an article with its sentences, their vectors and annotations inside a transaction; return the
-        sentence ids."""
+        """Insert an article with its sentences, their vectors, annotations and word counts inside a transaction;
+        return the sentence ids."""
         centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1], dtype=np.float32)
         centroid = (centroid / max(float(np.linalg.norm(centroid)), 1e-12)).astype(np.float32)
+        texts = [article.text[span.start:span.end] for span in spans]
+        gaps = [article.text[span.end:following.start] for span, following in zip(spans, spans[1:], strict=False)]
+        gaps.append("")  # after the last sentence: its window ends with it
+        counts = article_statistics(article.title, article.text, texts, gaps)
         cursor = db.execute(
-            "INSERT INTO articles (article_id, title, path, url, date, content_hash, text, centroid) "
-            "VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles (article_id, title, path, url, date, content_hash, text, centroid, sentences, "
+            "sentence_row_words, words) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (article.article_id, article.title, article.path, article.url, article.date, article.content_hash,
-             article.text, centroid.tobytes()),
+             article.text, centroid.tobytes(), counts.sentences, counts.sentence_row_words, counts.words),
         )
         article_rowid = cursor.lastrowid
-        db.execute("INSERT INTO articles_fts (rowid, body) VALUES (?, ?)",
-                   (article_rowid, fold(f"{article.title}\n{article.text}")))
         ids: list[int] = []
-        texts = [article.text[span.start:span.end] for span in spans]
-        for position, (span, sentence, subject, annotation) in enumerate(
-                zip(spans, texts, subject_positions(texts), annotations, strict=True)):
+        for position, (span, sentence, gap, subject, annotation) in enumerate(
+                zip(spans, texts, gaps, subject_positions(texts), annotations, strict=True)):
             cursor = db.execute(
                 "INSERT INTO sentences (article, position, start, end, text, vector, subject, caption, entities, "
-                "verbs) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "verbs, gap) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes(),
                  None if subject is None else ids[subject], int(is_photo_caption(article.text, span)),
-                 json.dumps([[e.start, e.end, e.label] for e in annotation.entities]), annotation.verbs),
+                 json.dumps([[e.start, e.end, e.label] for e in annotation.entities]), annotation.verbs, gap),
             )
             ids.append(cursor.lastrowid)
             # The window runs from the previous sentence's start to the next one's end, so it also holds
@@ -176,20 +205,41 @@ class Store(FullTextQueries):
                 "INSERT INTO sentences_fts (rowid, sentence, context) VALUES (?,?,?)",
                 (cursor.lastrowid, fold(sentence), fold(window)),
             )
+        db.executemany("INSERT INTO article_terms (article, term, sentences, windows, occurrences) "
+                       "VALUES (?,?,?,?,?)",
+                       [(article_rowid, term, t.sentences, t.windows, t.occurrences)
+                        for term, t in counts.terms.items()])
+        self._count(db, article_rowid, +1)
         return ids
+
+    def _count(self, db: sqlite3.Connection, article_rowid: int, sign: int) -> None:
+        """Add (+1) or take away (-1) an article's word counts from the library's."""
+        db.execute(
+            "INSERT INTO terms (term, sentences, windows, articles) "
+            "SELECT term, ? * sentences, ? * windows, ? FROM article_terms WHERE article = ? AND true "
+            "ON CONFLICT(term) DO UPDATE SET sentences = sentences + excluded.sentences, "
+            "windows = windows + excluded.windows, articles = articles + excluded.articles",
+            (sign, sign, sign, article_rowid))
+        db.execute(
+            "UPDATE corpus SET sentences = corpus.sentences + ? * a.sentences, "
+            "sentence_row_words = corpus.sentence_row_words + ? * a.sentence_row_words, "
+            "articles = corpus.articles + ?, words = corpus.words + ? * a.words "
+            "FROM (SELECT * FROM articles WHERE id = ?) AS a",
+            (sign, sign, sign, sign, article_rowid))
 
     def delete_articles(self, db: sqlite3.Connection, article_ids: Sequence[str]) -> list[int]:
         """Delete articles inside a transaction; return the ids of their sentences."""
         removed: list[int] = []
         for article_id in article_ids:
-            ids = [row[0] for row in db.execute(
-                "SELECT s.id FROM sentences s JOIN articles a ON a.id = s.article WHERE a.article_id = ?",
-                (article_id,))]
+            row = db.execute("SELECT id FROM articles WHERE article_id = ?", (article_id,)).fetchone()
+            if row is None:
+                continue
+            ids = [i for (i,) in db.execute("SELECT id FROM sentences WHERE article = ?", row)]
             db.executemany("DELETE FROM sentences_fts WHERE rowid = ?", [(i,) for i in ids])
-            db.execute("DELETE FROM articles_fts WHERE rowid = (SELECT id FROM articles WHERE article_id = ?)",
-                       (article_id,))
-            db.execute("DELETE FROM articles WHERE article_id = ?", (article_id,))
+            self._count(db, row[0], -1)
+            db.execute("DELETE FROM articles WHERE id = ?", row)  # its sentences and word counts cascade
             removed.extend(ids)
+        db.execute("DELETE FROM terms WHERE articles <= 0")
         return removed
 
     def sentences(self, ids: Sequence[int]) -> dict[int, SentenceRow]:
@@ -198,15 +248,6 @@ class Store(FullTextQueries):
         rows: dict[int, SentenceRow] = {}
         for n in range(0, len(ids), MAX_BOUND_IDS):  # a whole article can outnumber the ids SQLite binds at once
             rows.update(self._select_sentences("s.id IN ({})", ids[n:n + MAX_BOUND_IDS]))
-        return rows
-
-    def sentences_of_articles_holding(self, ids: Sequence[int]) -> dict[int, SentenceRow]:
-        """Every sentence of the articles that hold the given sentences, in one query per chunk of ids."""
-        ids = list(ids)
-        rows: dict[int, SentenceRow] = {}
-        for n in range(0, len(ids), MAX_BOUND_IDS):
-            rows.update(self._select_sentences("s.article IN (SELECT article FROM sentences WHERE id IN ({}))",
-                                               ids[n:n + MAX_BOUND_IDS]))
         return rows
 
     def sentences_at(self, article_rowid: int, positions: Sequence[int]) -> dict[int, SentenceRow]:
@@ -226,12 +267,6 @@ class Store(FullTextQueries):
         marks = ",".join("?" * len(values))
         rows = self._db().execute(f"{_SENTENCE_ROWS} WHERE {where.format(marks)}", [*(leading or []), *values])
         return {row[0]: _sentence_row(row) for row in rows}
-
-    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Fetch stored vectors by sentence id."""
-        marks = ",".join("?" * len(ids))
-        rows = self._db().execute(f"SELECT id, vector FROM sentences WHERE id IN ({marks})", list(ids))
-        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in rows}
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """Return (ids, vectors) of every sentence, to rebuild the vector index without re-encoding."""
@@ -262,22 +297,6 @@ class Store(FullTextQueries):
         db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
-    def neighbour_vectors(self, ids: Sequence[int], window: int = 1) -> dict[int, list[np.ndarray]]:
-        """Map each sentence id to the vectors of the sentences within `window` positions of it."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._db().execute(
-            "SELECT c.id, n.vector FROM sentences c JOIN sentences n ON n.article = c.article "
-            "AND n.position BETWEEN c.position - ? AND c.position + ? AND n.id != c.id "
-            f"WHERE c.id IN ({marks})",
-            [window, window, *ids],
-        )
-        neighbours: dict[int, list[np.ndarray]] = {i: [] for i in ids}
-        for i, blob in rows:
-            neighbours[i].append(np.frombuffer(blob, dtype=np.float32))
-        return neighbours
-
     def sentence_ids_of(self, article_ids: Sequence[str]) -> list[int]:
         """The ids of the sentences of some articles (by article_id), in article order."""
         if not article_ids:
@@ -288,8 +307,49 @@ class Store(FullTextQueries):
                                   list(article_ids))
         return [i for (i,) in rows]
 
-    def article_centroids(self, article_rowids: Sequence[int]) -> dict[int, np.ndarray]:
-        """The normalised mean sentence vector of each article."""
-        marks = ",".join("?" * len(article_rowids))
-        rows = self._db().execute(f"SELECT id, centroid FROM articles WHERE id IN ({marks})", list(article_rowids))
-        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in rows}
+    def question_sentences(self, ids: Sequence[int], article_ids: Sequence[str] = ()
+                           ) -> tuple[dict[int, SentenceRow], dict[int, np.ndarray]]:
+        """One read for a question's candidates: the rows and vectors of the sentences `ids`, of their neighbours
+        (one position either side) and of every sentence of the articles `article_ids`. Ids are bound as one JSON
+        list, so there is no limit on how many."""
+        db = self._db()
+        rows = db.execute(
+            f"{_SENTENCE_ROWS.replace(' FROM', ', s.vector FROM', 1)} WHERE s.id IN ("
+            "SELECT n.id FROM sentences c JOIN sentences n ON n.article = c.article "
+            "AND n.position BETWEEN c.position - 1 AND c.position + 1 WHERE c.id IN (SELECT value FROM json_each(?))"
+            ") OR s.article IN (SELECT id FROM articles WHERE article_id IN (SELECT value FROM json_each(?)))",
+            (json.dumps(list(ids)), json.dumps(list(article_ids))))
+        sentences, vectors = {}, {}
+        for *fields, vector in rows:
+            sentences[fields[0]] = _sentence_row(fields)
+            vectors[fields[0]] = np.frombuffer(vector, dtype=np.float32)
+        return sentences, vectors
+
+    def article_summaries(self, article_rowids: Sequence[int], stems: Sequence[str]
+                          ) -> tuple[dict[int, ArticleSummary], dict[int, dict[str, ArticleTerm]]]:
+        """What the evidence needs of some articles: their centroid and size, and how they use each stem."""
+        db = self._db()
+        rowids = json.dumps(list(article_rowids))
+        summaries = {i: ArticleSummary(np.frombuffer(centroid, dtype=np.float32), sentences, words)
+                     for i, centroid, sentences, words in db.execute(
+                         "SELECT id, centroid, sentences, words FROM articles "
+                         "WHERE id IN (SELECT value FROM json_each(?))", (rowids,))}
+        terms: dict[int, dict[str, ArticleTerm]] = {i: {} for i in summaries}
+        for article, term, *counts in db.execute(
+                "SELECT article, term, sentences, windows, occurrences FROM article_terms "
+                "WHERE article IN (SELECT value FROM json_each(?)) AND term IN (SELECT value FROM json_each(?))",
+                (rowids, json.dumps(sorted(set(stems))))):
+            if article in terms:
+                terms[article][term] = ArticleTerm(*counts)
+        return summaries, terms
+
+    def corpus_statistics(self, stems: Sequence[str]) -> CorpusStatistics:
+        """The library's word counts for some stems, and its totals, in one read."""
+        rows = self._db().execute(
+            "SELECT NULL, sentences, sentence_row_words, articles, words FROM corpus UNION ALL "
+            "SELECT term, sentences, windows, articles, NULL FROM terms "
+            "WHERE term IN (SELECT value FROM json_each(?))", (json.dumps(sorted(set(stems))),)).fetchall()
+        totals = next(row for row in rows if row[0] is None)
+        holders = [row for row in rows if row[0] is not None]
+        return CorpusStatistics(*totals[1:], {t: n for t, n, _, _, _ in holders},
+                                {t: n for t, _, n, _, _ in holders}, {t: n for t, _, _, n, _ in holders})

@@ -8,7 +8,6 @@ from qa import ask
 from qa.cases import load_question_set
 from qa.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.library import Library
-from qa.retrieval import RetrievalSettings
 
 SEED_QUESTIONS = load_question_set(Path(__file__).resolve().parent.parent / "seeds" / "questions.jsonl")
 
@@ -85,7 +84,7 @@ def test_a_question_about_words_the_article_never_uses_is_not_found(library_name
     question = "What weapons did Vietnam buy from Israel?"
     ranked, candidates = library.retriever.rank(question, 1)
     logits = library.settings.models().ranker.logits(candidates.features)
-    evidence = confidence_features(library.store, question, candidates, logits, ranked[0][0])
+    evidence = confidence_features(question, candidates, logits, ranked[0][0])
     absent = evidence[CONFIDENCE_FEATURES.index("absent_share")]
     # "weapons" and "buy": most of the question's weight, whatever else the library holds.
     assert absent > 0.6
@@ -161,6 +160,20 @@ def test_default_library_answers_from_the_seeds() -> None:
     assert answer.found and answer.citations[0].article_id == "000_455ed2948e93ac7b"
 
 
-def test_candidate_counts_that_sqlite_cannot_bind_are_refused() -> None:
-    with pytest.raises(ValueError, match="at most 400"):
-        RetrievalSettings(dense_candidates=300, lexical_candidates=300)
+@pytest.mark.parametrize("question", [
+    "Who co-chaired the Israel dialogue?",
+    "What did the Vietnamese and Japanese defence officials, meeting in Tokyo for the seventh policy dialogue, "
+    "agree about training, peacekeeping, military medicine, cyber security, defence industry and rescue?"])
+def test_a_question_sends_a_fixed_handful_of_sql_statements(seed_library: Library, question: str) -> None:
+    """The evidence of every candidate comes from one bulk read, whatever the question's length (qa/evidence.py):
+    the full-text candidates, the rows, the articles, their word counts, the library's, the threshold."""
+    statements: list[str] = []
+    db = seed_library.store._db()
+    db.set_trace_callback(statements.append)
+    try:
+        answer = seed_library.ask(question, top_k=5)
+    finally:
+        db.set_trace_callback(None)
+    assert answer.citations or answer.closest
+    sent = [sql for sql in statements if not sql.startswith("--")]  # "--": FTS5's own reads beneath a query
+    assert len(sent) == 6, sent

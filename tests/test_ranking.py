@@ -12,11 +12,13 @@ import pytest
 from qa.confidence import CONFIDENCE_FEATURES
 from qa.entities import Entity
 from qa.evaluation_metrics import calibration_metrics
+from qa.evidence import QuestionEvidence
 from qa.ranking.answer_type import COUNT, MONEY, ORG, PERSON_OR_GROUP, PLACE, TIME, asked_kind, new_entities
 from qa.ranking.model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, read_models, write_models
 from qa.ranking.sentence_evidence import SENTENCE_FEATURES, sentence_evidence
 from qa.retrieval import FEATURES, Candidates
-from qa.store import SentenceRow
+from qa.store import ArticleSummary, SentenceRow
+from qa.terms import EMPTY_CORPUS, article_statistics
 from training.examples import Example, data_hash
 from training.fit_ranker import fit_ranker, hit_rank
 
@@ -90,7 +92,8 @@ def test_the_shipped_model_matches_the_code_and_the_committed_data() -> None:
 def _example(features: np.ndarray, right: int) -> Example:
     labels = np.zeros(len(features), dtype=bool)
     labels[right] = True
-    candidates = Candidates(list(range(len(features))), features, np.zeros((len(features), 2)), {}, {})
+    candidates = Candidates(list(range(len(features))), features, np.zeros((len(features), 2)),
+                            QuestionEvidence({}, {}, {}, {}, EMPTY_CORPUS), {})
     return Example(None, "test", "g", candidates, labels, "q")  # type: ignore[arg-type]
 
 
@@ -138,9 +141,12 @@ def test_sentence_evidence_reads_entities_units_and_furniture() -> None:
     ferry = "The ferry can carry 600 passengers and 200 cars."
     rows = [_row(ferry, entities=(Entity(120, 123, "CARDINAL"),)),
             _row("Share on Facebook", position=0, verbs=0)]
+    sentences = [ferry, "Share on Facebook", "The ferry sailed on Monday."]
+    counts = article_statistics("", " ".join(sentences), sentences, [" ", " ", ""])
+    article = QuestionEvidence({}, {}, {1: ArticleSummary(np.zeros(2), counts.sentences, counts.words)},
+                               {1: dict(counts.terms)}, EMPTY_CORPUS)
     table = sentence_evidence(rows, asked_kind("How many passengers can the ferry carry?"),
-                              frozenset({"how", "many", "passengers", "can", "the", "ferry", "carry"}), [],
-                              {1: [ferry, "Share on Facebook", "The ferry sailed on Monday."]})
+                              frozenset({"how", "many", "passengers", "can", "the", "ferry", "carry"}), [], article)
     column = {name: table[:, n] for n, name in enumerate(SENTENCE_FEATURES)}
     assert list(column["answer_type"]) == [1.0, 0.0] and list(column["asked_unit"]) == [1.0, 0.0]
     assert list(column["no_verb"]) == [0.0, 1.0] and list(column["short"]) == [0.0, 1.0]

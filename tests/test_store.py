@@ -1,6 +1,7 @@
-"""The SQLite store's full-text queries, without the model: the vectors are placeholders."""
+"""The SQLite store's bulk reads and word counts, without the model: the vectors are placeholders."""
 
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -9,22 +10,54 @@ from qa.articles import Article
 from qa.entities import Annotation
 from qa.sentences import Span
 from qa.store import Store
+from qa.terms import ArticleTerm, stem, term_counts
 
 
-def test_which_sentences_hold_a_word_across_more_sentences_than_sqlite_binds_at_once(tmp_path: Path) -> None:
-    """The "not found" evidence asks this of every sentence of the cited article, which can be thousands."""
-    sentences = [f"Report {n} covers the {'flood' if n % 7 == 0 else 'harvest'}." for n in range(1200)]
+def _add(store: Store, article_id: str, sentences: list[str]) -> list[int]:
     text = " ".join(sentences)
     starts = np.cumsum([0] + [len(s) + 1 for s in sentences[:-1]])
     spans = [Span(int(start), int(start) + len(s)) for start, s in zip(starts, sentences, strict=True)]
+    with store.transaction() as db:
+        return store.add_article(db, Article(article_id, f"{article_id} report", text, f"{article_id}.txt"), spans,
+                                 np.ones((len(spans), 4), dtype=np.float32), [Annotation((), 1)] * len(spans))
+
+
+def test_a_question_reads_thousands_of_candidates_in_one_statement(tmp_path: Path) -> None:
+    """A follow-up's candidates are a whole article, which can outnumber the ids older SQLite binds (999)."""
+    sentences = [f"Report {n} covers the {'flood' if n % 7 == 0 else 'harvest'}." for n in range(1200)]
     store = Store(tmp_path / "store.sqlite")
     if hasattr(sqlite3, "SQLITE_LIMIT_VARIABLE_NUMBER"):  # Python 3.11+: bind as few as SQLite before 3.32
         store._db().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    ids = _add(store, "big", sentences)
+    rows, vectors = store.question_sentences(ids[:1000])
+    assert sorted(rows) == ids[:1001]  # and the last one's next neighbour
+    assert sorted(store.question_sentences([], ["big"])[0]) == ids == sorted(store.sentences(ids))
+    assert vectors[ids[0]].tolist() == [1.0] * 4
+
+
+def test_word_counts_follow_articles_in_and_out(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    flood = ["The river flooded the valley.", "Floods closed two roads.", "Farmers counted their losses."]
+    harvest = ["The harvest was early.", "Farmers sold the grain in town."]
+    _add(store, "flood", flood)
+    _add(store, "harvest", harvest)
+    corpus = store.corpus_statistics([stem("flood"), stem("farmers"), stem("report"), stem("absent")])
+    assert (corpus.sentences, corpus.articles) == (5, 2)
+    # "flooded", "Floods": one stem; "report" is only in the titles.
+    assert corpus.sentence_holders == {stem("flood"): 2, stem("farmers"): 2, stem("report"): 0}
+    # A window is a sentence and its neighbours: all three of the flood article's hold a flood word, and two in
+    # each article hold "farmers" (its last sentence and the one before it).
+    assert corpus.window_holders == {stem("flood"): 3, stem("farmers"): 4, stem("report"): 0}
+    assert corpus.article_holders == {stem("flood"): 1, stem("farmers"): 2, stem("report"): 2}  # titles count
+    words = sum(term_counts(s)[""] for s in flood + harvest) + 4  # and the titles' two words each
+    assert corpus.article_words == words
+    summaries, terms = store.article_summaries([1, 2], [stem("flood")])
+    assert terms[1][stem("flood")] == ArticleTerm(sentences=2, windows=3, occurrences=3)  # and the title's
+    assert terms[2] == {} and summaries[1].sentences == 3
     with store.transaction() as db:
-        ids = store.add_article(db, Article("big", "Big report", text, "big.txt"), spans,
-                                np.zeros((len(spans), 4), dtype=np.float32), [Annotation((), 1)] * len(spans))
-    assert store.sentence_ids_of(["big"]) == ids
-    holders = store.sentences_matching(["flood", "harvests"], ids)
-    assert holders["flood"] == {ids[n] for n in range(1200) if n % 7 == 0}
-    assert len(holders["harvests"]) == 1200 - 172  # stemmed: "harvests" finds "harvest"
-    assert sorted(store.sentences(ids)) == ids  # the candidates' bulk read, chunked as well
+        store.delete_articles(db, ["flood"])
+    corpus = store.corpus_statistics([stem("flood"), stem("farmers")])
+    assert (corpus.sentences, corpus.articles, corpus.sentence_holders) == (2, 1, {stem("farmers"): 1})
+    assert corpus.article_words == sum(term_counts(s)[""] for s in harvest) + 2
+    remaining = Counter(t for (t,) in store._db().execute("SELECT term FROM terms"))
+    assert stem("flood") not in remaining and stem("valley") not in remaining

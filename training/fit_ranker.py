@@ -160,7 +160,7 @@ def without_own_article(example: Example) -> Candidates | None:
         if best > 0:
             features[:, column] /= best
     return Candidates([example.candidates.ids[k] for k in keep], features, example.candidates.vectors[keep],
-                      example.candidates.rows, example.candidates.term_idf)
+                      example.candidates.evidence, example.candidates.term_idf)
 
 
 def cross_validate(library: Library, examples: Sequence[Example], columns: Sequence[int] | None = None,
@@ -205,7 +205,7 @@ def cross_validate(library: Library, examples: Sequence[Example], columns: Seque
 def top_evidence(library: Library, question: str, candidates: Candidates, ranker: LogisticModel) -> np.ndarray:
     """The confidence features of the candidate the ranker puts first."""
     logits = ranker.logits(candidates.features)
-    return confidence_features(library.store, question, candidates, logits, candidates.ids[int(np.argmax(logits))])
+    return confidence_features(question, candidates, logits, candidates.ids[int(np.argmax(logits))])
 
 
 def fit_confidence(held: Sequence[HeldOut], withheld: Sequence[np.ndarray]) -> LogisticModel:

@@ -3,30 +3,31 @@ query to the store: does it hold the kind of answer asked for, in the asked unit
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import snowballstemmer
 
 from qa.ranking.answer_type import AskedKind, holds_unit, new_entities
 from qa.store import SentenceRow
+from qa.terms import stems, text_stems
 from qa.text import STOPWORDS, words
+
+if TYPE_CHECKING:
+    from qa.evidence import QuestionEvidence
 
 SENTENCE_FEATURES = ("answer_type", "asked_unit", "reason_cue", "early", "no_verb", "short", "sentence_names",
                      "article_rare_words")
 # Words that introduce a reason; a why-question is answered by the sentence that gives one.
 REASON_WORDS = frozenset("because due owing since reason reasons cause caused blamed after amid so result "
                          "citing cited aims aim order help".split())
-_STEMMER = snowballstemmer.stemmer("porter")
 # Words of the question's frame, not of its topic: "many" in "How many passengers...?" is in no answer.
 QUESTION_FRAME = frozenset({"many", "much", "long", "far", "often", "old", "kind", "type", "name", "called"})
 SHORT_WORDS = 6  # a sentence of fewer words is a menu item, byline, button or heading, not a story sentence
 
 
 def sentence_evidence(rows: Sequence[SentenceRow], asked: AskedKind, question_words: frozenset[str],
-                      names: list[tuple[str, ...]], article_sentences: dict[int, list[str]]) -> np.ndarray:
+                      names: list[tuple[str, ...]], evidence: QuestionEvidence) -> np.ndarray:
     """A (len(rows), len(SENTENCE_FEATURES)) table:
 
     - answer_type: 1 if the sentence names an entity of the asked kind that the question does not name;
@@ -35,13 +36,13 @@ def sentence_evidence(rows: Sequence[SentenceRow], asked: AskedKind, question_wo
     - early: 1 / (1 + position), so a fitted model can tell the lead and the headline from the story's body;
     - no_verb, short: page furniture and headings have no verb and few words;
     - sentence_names: the share of the question's names the sentence itself uses (1 if it names none);
-    - article_rare_words: the share of the question's words in the sentence, each weighted by how rare it is in
-      the sentence's own article (`article_sentences`: article rowid -> its sentences' texts). In an article
-      about a marathon, "marathon" is in every sentence and "second" picks out the runner-up's.
+    - article_rare_words: the share of the question's words in the sentence, each weighted by how rare it is
+      among the sentences of its own article (`evidence`). In an article about a marathon, "marathon" is in
+      every sentence and "second" picks out the runner-up's.
     """
     table = np.zeros((len(rows), len(SENTENCE_FEATURES)))
-    terms = stems(question_words - STOPWORDS - QUESTION_FRAME)
-    rare = {article: _article_weights(terms, texts) for article, texts in article_sentences.items()}
+    terms = question_stems(question_words)
+    rare = {article: evidence.article_idf(article, terms) for article in {row.article_rowid for row in rows}}
     for n, row in enumerate(rows):
         tokens = words(row.text)
         held = set(tokens)
@@ -62,21 +63,9 @@ def sentence_evidence(rows: Sequence[SentenceRow], asked: AskedKind, question_wo
     return table
 
 
-def stems(tokens: frozenset[str] | set[str]) -> frozenset[str]:
-    """Porter stems, as the full-text index stems: "recorded" and "record" match."""
-    return frozenset(_STEMMER.stemWords(sorted(tokens)))
-
-
-@lru_cache(maxsize=200_000)
-def text_stems(text: str) -> frozenset[str]:
-    """The stems of a sentence's words; cached, as the same articles' sentences are read question after question."""
-    return stems(set(words(text)))
-
-
-def _article_weights(terms: frozenset[str], texts: list[str]) -> dict[str, float]:
-    """Each question stem's IDF among one article's sentences."""
-    held = [text_stems(text) for text in texts]
-    return {t: math.log((len(held) + 1) / (sum(1 for h in held if t in h) + 0.5)) for t in terms}
+def question_stems(question_words: frozenset[str]) -> frozenset[str]:
+    """The stems of the question's words that article_rare_words weighs: not its stop words or its frame."""
+    return stems(question_words - STOPWORDS - QUESTION_FRAME)
 
 
 def _weighted_share(weights: dict[str, float], held: frozenset[str]) -> float:
