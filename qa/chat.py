@@ -110,7 +110,7 @@ class Chat:
         hits = self.library.store.lexical_search(f'"{" ".join(terms)}"', MAX_PHRASE_SENTENCES + 1)
         if len(hits) > MAX_PHRASE_SENTENCES:
             return None
-        rows = self.library.store.sentences([sentence_id for sentence_id, _, _ in hits])
+        rows = self.library.store.sentences(hits)
         return frozenset(row.article_id for row in rows.values())
 
 

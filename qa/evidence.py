@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.store import ArticleSummary, SentenceRow, Store
-from qa.terms import ArticleTerm, CorpusStatistics, window_counts
+from qa.terms import WORDS, ArticleTerm, CorpusStatistics, term_counts, window_counts
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,34 @@ class QuestionEvidence:
         return [r for p in (row.position - 1, row.position, row.position + 1)
                 if (r := self._at.get((row.article_rowid, p))) is not None]
 
-    def neighbour_vectors(self, row: SentenceRow) -> list[np.ndarray]:
-        return [self.vectors[r.id] for r in self.window(row) if r.id != row.id]
+    def neighbour(self, row: SentenceRow, step: int) -> SentenceRow | None:
+        """The sentence `step` positions after `row` (before, if negative), if it is in the evidence."""
+        return self._at.get((row.article_rowid, row.position + step))
 
     def window_counts(self, row: SentenceRow) -> Counter:
         """term_counts of the text from the previous sentence's start to the next one's end."""
-        rows = self.window(row)
-        return window_counts([piece for r in rows for piece in (r.text, r.gap)][:-1])
+        return window_counts(self._window_pieces(row))
+
+    def frequencies(self, rows: Sequence[SentenceRow], terms: Sequence[str]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How often each row's sentence and each row's window hold each of `terms` (distinct stems), as two
+        (len(rows), len(terms)) arrays, and each row's length for BM25: its sentence's and window's words."""
+        counted: dict[str, list[int]] = {}
+
+        def count(text: str) -> list[int]:
+            if text not in counted:
+                held = term_counts(text)
+                counted[text] = [held[WORDS], *(held.get(t, 0) for t in terms)]
+            return counted[text]
+
+        own = np.array([count(row.text) for row in rows], dtype=float).reshape(len(rows), len(terms) + 1)
+        window = np.array([np.sum([count(piece) for piece in self._window_pieces(row)], axis=0) for row in rows],
+                          dtype=float).reshape(len(rows), len(terms) + 1)
+        return own[:, 1:], window[:, 1:], own[:, 0] + window[:, 0]
+
+    def _window_pieces(self, row: SentenceRow) -> list[str]:
+        """The texts of a window and the gaps between them."""
+        return [piece for r in self.window(row) for piece in (r.text, r.gap)][:-1]
 
     def in_article(self, article_rowid: int, stem: str) -> ArticleTerm:
         return self.article_terms.get(article_rowid, {}).get(stem, _UNUSED)

@@ -16,13 +16,11 @@ class FullTextQueries:
     def _db(self) -> sqlite3.Connection:
         raise NotImplementedError
 
-    def lexical_search(self, fts_query: str, limit: int) -> list[tuple[int, float, float]]:
-        """Return (sentence id, sentence BM25, neighbourhood BM25) for the best matches; higher is better."""
+    def lexical_search(self, fts_query: str, limit: int) -> list[int]:
+        """The ids of the best matches by BM25 over a sentence (weight 1) and its window (0.5), best first."""
         if not fts_query:
             return []
         rows = self._db().execute(
-            "SELECT rowid, -bm25(sentences_fts, 1.0, 0.0), -bm25(sentences_fts, 0.0, 1.0) FROM sentences_fts "
-            "WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts, 1.0, 0.5) LIMIT ?",
-            (fts_query, limit),
-        )
-        return [(int(i), float(own), float(context)) for i, own, context in rows]
+            "SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts, 1.0, 0.5) "
+            "LIMIT ?", (fts_query, limit))
+        return [int(i) for (i,) in rows]

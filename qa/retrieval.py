@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from qa.ranking.answer_type import asked_kind
 from qa.ranking.model import DEFAULT_MODEL_PATH, RankingModels, load_models
 from qa.ranking.sentence_evidence import SENTENCE_FEATURES, question_stems, sentence_evidence
 from qa.store import SentenceRow, Store
-from qa.terms import EMPTY_CORPUS, WORDS, bm25, stem, stems, term_counts
+from qa.terms import EMPTY_CORPUS, bm25, bm25_rows, stem, stems
 from qa.text import content_words, words
 
 # Evidence gathered from the store about a candidate, its neighbours and its article; then the evidence read from
@@ -33,6 +34,8 @@ FEATURES = STORE_FEATURES + SENTENCE_FEATURES
 # Sentences of a follow-up's articles added to the candidates, at most (in all): enough for any news article.
 MAX_ARTICLE_CANDIDATES = 500
 MODES = ("hybrid", "dense", "lexical")
+# Threads for full-text searches, one per question being answered at once (the web server answers up to 4).
+LEXICAL_THREADS = 4
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s*$")
 
 
@@ -104,18 +107,23 @@ class Retriever:
         self.store = store
         self.encoder = encoder
         self._vectors = vectors  # a getter: the library swaps in a new index after each update
+        self._lexical_pool = ThreadPoolExecutor(LEXICAL_THREADS, thread_name_prefix="lexical-search")
 
     def candidates(self, question: str, settings: RetrievalSettings, article_ids: Collection[str] = ()
                    ) -> Candidates:
         """Gather dense and lexical candidates, and every sentence of `article_ids`, and compute each one's
         evidence features: five SQL statements, whatever the question's length and the candidates' number."""
+        # The full-text search runs in another thread while this one encodes the question and searches the vectors:
+        # SQLite, ONNX Runtime and FAISS all release the GIL, so on two cores a question waits for the slower of the
+        # two, not for both (BENCHMARKS.md, the query path).
+        lexical = self._lexical_pool.submit(self.store.lexical_search, fts_query_for(question),
+                                            settings.lexical_candidates) if settings.mode != "dense" else None
         query_vector = self.encoder.encode([question])
         ids: dict[int, None] = {}
         if settings.mode != "lexical":
             ids.update((i, None) for i, _ in self._vectors().search(query_vector, settings.dense_candidates)[0])
-        if settings.mode != "dense":
-            ids.update((i, None) for i, _, _ in self.store.lexical_search(fts_query_for(question),
-                                                                          settings.lexical_candidates))
+        if lexical is not None:
+            ids.update((i, None) for i in lexical.result())
         asked = QuestionWords.of(question)
         # A follow-up stays in its conversation's article, whose answer may be far down a large library's ranking
         # ("What did he give him?" shares no word with it). An id deleted since the vector index was read is
@@ -248,17 +256,20 @@ def _store_features(rows: list[SentenceRow], vectors: np.ndarray, query_vector: 
     dense = vectors @ query_vector
     sentence_idf = {t: corpus.sentence_bm25_idf(t) for t in asked.searched}
     average_row = corpus.sentence_row_words / max(corpus.sentences, 1)
-    own, context = np.zeros(len(rows)), np.zeros(len(rows))
-    for n, row in enumerate(rows):
-        counts, window = term_counts(row.text), evidence.window_counts(row)
-        length = counts[WORDS] + window[WORDS]
-        own[n] = bm25(asked.searched, sentence_idf, counts, length, average_row)
-        context[n] = bm25(asked.searched, sentence_idf, window, length, average_row)
-    neighbours = [evidence.neighbour_vectors(row) for row in rows]
-    dense_neighbours = np.array([max((float(v @ query_vector) for v in around), default=0.0)
-                                 for around in neighbours])
-    windows = vectors + np.array([np.sum(around, axis=0) if around else np.zeros(vectors.shape[1])
-                                  for around in neighbours])
+    own_counts, window_counts, row_words = evidence.frequencies(rows, list(dict.fromkeys(asked.searched)))
+    own = bm25_rows(asked.searched, sentence_idf, own_counts, row_words, average_row)
+    context = bm25_rows(asked.searched, sentence_idf, window_counts, row_words, average_row)
+    # The sentences before and after each candidate (zero where there is none) and their cosines.
+    around = [[evidence.neighbour(row, step) for row in rows] for step in (-1, 1)]
+    neighbour_vectors = np.zeros((2, *vectors.shape), dtype=vectors.dtype)
+    present = np.zeros((2, len(rows)), dtype=bool)
+    for side, neighbours in enumerate(around):
+        for n, neighbour in enumerate(neighbours):
+            if neighbour is not None:
+                neighbour_vectors[side, n], present[side, n] = evidence.vectors[neighbour.id], True
+    neighbour_cosines = np.where(present, neighbour_vectors @ query_vector, -np.inf).max(axis=0)
+    dense_neighbours = np.where(present.any(axis=0), neighbour_cosines, 0.0)
+    windows = vectors + neighbour_vectors.sum(axis=0)
     dense_window = (windows @ query_vector) / np.maximum(np.linalg.norm(windows, axis=1), 1e-12)
     best_in_article: dict[int, float] = {}
     for row, score in zip(rows, dense, strict=True):

@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import snowballstemmer
 
-from qa.text import words
+from qa.text import text_words, words
 
 BM25_K1, BM25_B = 1.2, 0.75
 _MIN_IDF = 1e-6
@@ -40,7 +41,7 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=20_000)
 def term_counts(text: str) -> Mapping[str, int]:
     """How often each stem occurs in a text, and under WORDS how many words it has (do not modify)."""
-    tokens = [stem(w) for w in words(text)]
+    tokens = [stem(w) for w in text_words(text)]
     counts = Counter(tokens)
     counts[WORDS] = len(tokens)
     return counts
@@ -113,6 +114,16 @@ def bm25(terms: Sequence[str], idf: Mapping[str, float], frequency: Mapping[str,
         if tf:
             score += idf[term] * tf * (BM25_K1 + 1) / (tf + norm)
     return score
+
+
+def bm25_rows(terms: Sequence[str], idf: Mapping[str, float], frequencies: np.ndarray, row_words: np.ndarray,
+              average_words: float) -> np.ndarray:
+    """bm25 of many rows at once: `frequencies[n, k]` is how often row n holds the k-th of the distinct `terms`,
+    in their first-seen order."""
+    distinct = list(dict.fromkeys(terms))
+    weights = np.array([terms.count(t) * idf[t] for t in distinct])
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * np.asarray(row_words, dtype=float) / max(average_words, 1e-9))
+    return (frequencies * (BM25_K1 + 1) / (frequencies + norm[:, None])) @ weights
 
 
 @dataclass(frozen=True)

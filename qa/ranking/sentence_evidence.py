@@ -11,7 +11,7 @@ import numpy as np
 from qa.ranking.answer_type import AskedKind, holds_unit, new_entities
 from qa.store import SentenceRow
 from qa.terms import stems, text_stems
-from qa.text import STOPWORDS, words
+from qa.text import STOPWORDS, text_words
 
 if TYPE_CHECKING:
     from qa.evidence import QuestionEvidence
@@ -44,7 +44,7 @@ def sentence_evidence(rows: Sequence[SentenceRow], asked: AskedKind, question_wo
     terms = question_stems(question_words)
     rare = {article: evidence.article_idf(article, terms) for article in {row.article_rowid for row in rows}}
     for n, row in enumerate(rows):
-        tokens = words(row.text)
+        tokens = text_words(row.text)
         held = set(tokens)
         typed = bool(asked.labels) and bool(new_entities(row.entities, row.text, row.start, asked.labels,
                                                          question_words))
