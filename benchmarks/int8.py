@@ -1,6 +1,7 @@
 """Dynamic int8 quantization of the ONNX encoder, measured beside the shipped fp32 export in the same run: vector
 agreement, speed, and the held-out ranking and confidence figures of training/fit_ranker.py with the ranker and
-confidence re-fitted on int8 vectors in every fold. int8 is not shipped (BENCHMARKS.md).
+confidence re-fitted on int8 vectors in every fold. int8 is an option (QA_ENCODER_BACKEND=onnx-int8), not the
+default (BENCHMARKS.md).
 
     .venv/bin/python -m benchmarks.int8
 
@@ -13,28 +14,16 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
-from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from benchmarks.cold_start import encoder_speed
 from benchmarks.report import markdown, save_results
 from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
-from embeddings.onnx_encoder import OnnxEncoder, checked_export
+from embeddings.onnx_encoder import OnnxEncoder
 from qa.articles import read_articles
 from qa.library import Library
 from qa.sentences import split_sentences
 from training.examples import SOURCES, gather
 from training.fit_ranker import cross_validate, summary
-
-
-class QuantizedEncoder(OnnxEncoder):
-    """The fp32 encoder's tokenizer and pooling over a dynamically quantized copy of its graph."""
-
-    def __init__(self, model_dir: Path, quantized: Path) -> None:
-        super().__init__("all-MiniLM-L6-v2", model_dir, DEFAULT_MODEL_SHA256)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(quantized), options, providers=["CPUExecutionProvider"])
 
 
 def held_out(encoder: OnnxEncoder, folder: Path) -> dict:
@@ -49,13 +38,13 @@ def main() -> int:
     source, _ = resolve_model("all-MiniLM-L6-v2")
     model_dir = Path(source)
     folder = Path(tempfile.mkdtemp(prefix="qa-int8-"))
-    quantized = folder / "model-int8.onnx"
-    quantize_dynamic(str(checked_export(model_dir)), str(quantized), weight_type=QuantType.QInt8)
-    encoders = {"fp32 (shipped)": OnnxEncoder("all-MiniLM-L6-v2", model_dir, DEFAULT_MODEL_SHA256),
-                "int8 (dynamic)": QuantizedEncoder(model_dir, quantized)}
+    # One thread each, for questions and batches alike: the speed of the graphs, not of the machine's cores.
+    encoders = {f"{precision} ({label})": OnnxEncoder("all-MiniLM-L6-v2", model_dir, DEFAULT_MODEL_SHA256,
+                                                      batch_threads=1, precision=precision)
+                for precision, label in (("fp32", "default"), ("int8", "QA_ENCODER_BACKEND=onnx-int8"))}
     articles = read_articles(SOURCES[0][1])
     texts = [a.text[s.start:s.end] for a in articles for s in split_sentences(a.text)]
-    reference = encoders["fp32 (shipped)"].encode(texts)
+    reference = encoders["fp32 (default)"].encode(texts)
     rows = []
     for name, encoder in encoders.items():
         cosines = np.sum(reference * encoder.encode(texts), axis=1)

@@ -68,6 +68,8 @@ def verify_weights(model_dir: Path, expected_sha256: str | None) -> None:
 class Encoder:
     """Turn texts into L2-normalized float32 vectors, so inner product is cosine similarity."""
 
+    backend, precision = "torch", "fp32"
+
     def __init__(self, model_name: str | None = None, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer  # heavy import: only when a model is loaded
         from transformers.utils import logging as transformers_logging
@@ -77,6 +79,7 @@ class Encoder:
         self.name = model_name or default_model_name()
         self.batch_size = batch_size
         source, expected_sha256 = resolve_model(self.name)
+        self.file_sha256 = expected_sha256  # the pinned weights' sum; a user's model is not hashed
         is_local = Path(source).is_dir()
         if is_local:
             verify_weights(Path(source), expected_sha256)
@@ -119,26 +122,42 @@ class Encoder:
         return vectors, [tuple(pieces[k]) for k in kept]
 
 
+BACKENDS = ("onnx", "onnx-int8", "torch")
+
+
+def provenance(encoder: Encoder) -> dict[str, str | None]:
+    """What made an encoder's vectors: its backend, its precision and the sha256 of the file it runs."""
+    return {"backend": encoder.backend, "precision": encoder.precision, "file_sha256": encoder.file_sha256}
+
+
 def load_encoder(model_name: str | None = None) -> Encoder:
     """Load a model once per process and share it.
 
     The pinned default model runs on ONNX Runtime (embeddings/onnx_encoder.py: no torch on the question path, a
     tenth of the start-up time); set QA_ENCODER_BACKEND=torch for sentence-transformers. Any other model, named by
     hub name or local path, runs on sentence-transformers. Both give the same vectors (cosine >= 0.9999, a test).
+    QA_ENCODER_BACKEND=onnx-int8 runs a dynamically quantized copy: other vectors (cosine 0.96 to fp32 on
+    average), so an index built with one precision is refused by the other.
     """
     return _load_encoder(model_name or default_model_name(), os.environ.get(BACKEND_ENV_VAR) or "onnx")
 
 
 @lru_cache(maxsize=4)
 def _load_encoder(model_name: str, backend: str) -> Encoder:
-    if backend not in ("onnx", "torch"):
-        raise ValueError(f"{BACKEND_ENV_VAR}={backend!r}: use onnx or torch")
+    if backend not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV_VAR}={backend!r}: use one of {', '.join(BACKENDS)}")
     source, expected_sha256 = resolve_model(model_name)
-    if backend == "onnx" and expected_sha256 is not None:
+    if backend == "onnx-int8" and expected_sha256 is None:
+        raise ValueError(f"{BACKEND_ENV_VAR}=onnx-int8 runs only the pinned {DEFAULT_MODEL}, not {model_name!r}")
+    if backend.startswith("onnx") and expected_sha256 is not None:
         from embeddings.onnx_encoder import OnnxEncoder
 
+        precision = "int8" if backend == "onnx-int8" else "fp32"
         try:
-            return OnnxEncoder(model_name, Path(source), expected_sha256)  # type: ignore[return-value]
+            return OnnxEncoder(model_name, Path(source), expected_sha256,  # type: ignore[return-value]
+                               precision=precision)
         except (OSError, ImportError) as error:  # a read-only install cannot hold the export, say
+            if precision == "int8":  # sentence-transformers would make other vectors than the index's
+                raise
             logger.warning("ONNX Runtime encoder unavailable (%s); using sentence-transformers", error)
     return Encoder(model_name)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,16 @@ ONNX_OPSET = 17
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def export_model(model_dir: Path, weights_sha256: str | None) -> Path:
-    """Export a local sentence-transformers model to ONNX once; return the exported file (checked)."""
+PRECISIONS = ("fp32", "int8")
+# Each precision's file, and its sha256's key in the export record.
+_FILES = {"fp32": (EXPORTED, "onnx_sha256"), "int8": ("model-int8.onnx", "int8_sha256")}
+
+
+def export_model(model_dir: Path, weights_sha256: str | None, precision: str = "fp32") -> Path:
+    """Export a local sentence-transformers model to ONNX once (and quantize it, for int8); return the file
+    (checked)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     verify_weights(model_dir, weights_sha256)
     # The weights are hashed once per load: a pinned model's sum was just checked to be the pinned one.
     weights_sha256 = weights_sha256 or sha256_of(model_dir / "model.safetensors")
@@ -37,26 +47,42 @@ def export_model(model_dir: Path, weights_sha256: str | None) -> Path:
     with (folder / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            return checked_export(model_dir, weights_sha256)
-        except (FileNotFoundError, ValueError) as error:
-            logger.info("Exporting %s to ONNX (%s)", model_dir, error)
-        replace_atomically(folder / EXPORTED, lambda tmp: _export(model_dir, tmp))
-        record = {"weights_sha256": weights_sha256, "onnx_sha256": sha256_of(folder / EXPORTED),
-                  "opset": ONNX_OPSET}
+            return checked_export(model_dir, weights_sha256, precision)
+        except (FileNotFoundError, ValueError, KeyError) as error:
+            logger.info("Exporting %s to ONNX, %s (%s)", model_dir, precision, error)
+        try:
+            record = json.loads((folder / EXPORT_RECORD).read_text(encoding="utf-8"))
+            checked_export(model_dir, weights_sha256)
+        except (FileNotFoundError, ValueError, KeyError):
+            replace_atomically(folder / EXPORTED, lambda tmp: _export(model_dir, tmp))
+            record = {"weights_sha256": weights_sha256, "onnx_sha256": sha256_of(folder / EXPORTED),
+                      "opset": ONNX_OPSET}
+        if precision == "int8":
+            replace_atomically(folder / _FILES["int8"][0], lambda tmp: _quantize(folder / EXPORTED, tmp))
+            record["int8_sha256"] = sha256_of(folder / _FILES["int8"][0])
         write_text_atomically(folder / EXPORT_RECORD, json.dumps(record, indent=2) + "\n")
-        return checked_export(model_dir, weights_sha256)
+        return checked_export(model_dir, weights_sha256, precision)
 
 
-def checked_export(model_dir: Path, weights_sha256: str | None = None) -> Path:
-    """The exported file, if its record names these weights (`weights_sha256`, hashed here if not given) and its
-    sha256 matches; else raise."""
+def checked_export(model_dir: Path, weights_sha256: str | None = None, precision: str = "fp32") -> Path:
+    """The exported file of a precision, if its record names these weights (`weights_sha256`, hashed here if not
+    given) and its sha256 matches; else raise."""
     folder = model_dir / EXPORT_FOLDER
+    name, key = _FILES[precision]
     record = json.loads((folder / EXPORT_RECORD).read_text(encoding="utf-8"))
     if record["weights_sha256"] != (weights_sha256 or sha256_of(model_dir / "model.safetensors")):
         raise ValueError("exported from other weights")
-    if record["onnx_sha256"] != sha256_of(folder / EXPORTED):
-        raise ValueError(f"{folder / EXPORTED} does not match the sha256 recorded at export")
-    return folder / EXPORTED
+    if record[key] != sha256_of(folder / name):
+        raise ValueError(f"{folder / name} does not match the sha256 recorded at export")
+    return folder / name
+
+
+def _quantize(exported: Path, target: Path) -> None:
+    """Dynamic int8 quantization of the weights (activations quantized per batch at run time), with ONNX Runtime's
+    own tool: about 2x faster on these cores, vectors at cosine 0.96 to fp32 on average (BENCHMARKS.md)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(exported), str(target), weight_type=QuantType.QInt8)
 
 
 def _export(model_dir: Path, target: Path) -> None:
@@ -83,33 +109,66 @@ def _export(model_dir: Path, target: Path) -> None:
                           opset_version=ONNX_OPSET, dynamo=False)
 
 
-class OnnxEncoder:
-    """Encoder's contract (name, dim, encode, token_vectors) on onnxruntime and tokenizers."""
+# At least this many texts are encoded with every core (an index build); fewer (a question, a small upload) on one.
+BATCH_MIN_TEXTS = 256
 
-    def __init__(self, name: str, model_dir: Path, weights_sha256: str | None, batch_size: int = 64,
-                 threads: int = 1) -> None:
-        import onnxruntime
+
+class OnnxEncoder:
+    """Encoder's contract (name, dim, encode, token_vectors) on onnxruntime and tokenizers.
+
+    Two sessions over the same file: a question runs on `threads` intra-op threads (one: a server answers up to
+    4 questions at once, and on 2 cores threads of concurrent questions only fight; benchmarks/threads.py), and a
+    batch of BATCH_MIN_TEXTS or more on `batch_threads` (every core: an index build has the machine to itself).
+    The batch session is made on the first large batch, so a process that only answers never holds it.
+    """
+
+    def __init__(self, name: str, model_dir: Path, weights_sha256: str | None, batch_size: int = 32,
+                 threads: int = 1, batch_threads: int | None = None, precision: str = "fp32") -> None:
         from tokenizers import Tokenizer
 
         self.name = name
+        self.precision = precision
+        # 32, not 64: batches of similar length pad less; 374 vs 356 sentences/s on 5,027 news sentences.
         self.batch_size = batch_size
-        path = export_model(model_dir, weights_sha256)
-        options = onnxruntime.SessionOptions()
-        # One thread: alone, 2 threads encode a question 1.8x and a batch 1.9x faster on 2 cores (BENCHMARKS.md),
-        # but a server answers up to 4 questions at once, where they would fight; not yet measured under load.
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._path = export_model(model_dir, weights_sha256, precision)
+        self._batch_threads = batch_threads or os.cpu_count() or 1
+        self._session = self._new_session(threads)
+        self._batch_session = self._session if self._batch_threads == threads else None
+        self._session_lock = threading.Lock()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.enable_padding()
         self.dim = int(json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["hidden_size"])
 
-    def _hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
+    backend = "onnx"
+
+    @property
+    def file_sha256(self) -> str:
+        """The sha256 of the ONNX file that makes this encoder's vectors (recorded at export, checked at load)."""
+        record = json.loads((self._path.parent / EXPORT_RECORD).read_text(encoding="utf-8"))
+        return record[_FILES[self.precision][1]]
+
+    def _new_session(self, threads: int):  # noqa: ANN202 - onnxruntime is imported lazily
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+
+    def _session_for(self, texts: int):  # noqa: ANN202
+        if texts < BATCH_MIN_TEXTS:
+            return self._session
+        with self._session_lock:
+            if self._batch_session is None:
+                self._batch_session = self._new_session(self._batch_threads)
+        return self._batch_session
+
+    def _hidden(self, texts: list[str], session=None) -> tuple[np.ndarray, np.ndarray, list]:  # noqa: ANN001
         encodings = self._tokenizer.encode_batch(texts)
         feed = {name: np.array([getattr(e, attribute) for e in encodings], dtype=np.int64)
                 for name, attribute in zip(_INPUTS, ("ids", "attention_mask", "type_ids"), strict=True)}
-        return self._session.run(None, feed)[0], feed["attention_mask"], encodings
+        return (session or self._session).run(None, feed)[0], feed["attention_mask"], encodings
 
     def encode(self, texts: list[str], show_progress: bool | None = None) -> np.ndarray:
         """Encode texts in batches into an (n, dim) float32 array of unit vectors."""
@@ -120,11 +179,12 @@ class OnnxEncoder:
         # Batches of similar length pad less: sort by length, encode, put back in order.
         order = np.argsort([len(t) for t in texts], kind="stable")
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        session = self._session_for(len(texts))
         from tqdm import tqdm
 
         for start in tqdm(range(0, len(texts), self.batch_size), disable=not show_progress, unit="batch"):
             chosen = order[start:start + self.batch_size]
-            hidden, mask, _ = self._hidden([texts[k] for k in chosen])
+            hidden, mask, _ = self._hidden([texts[k] for k in chosen], session)
             pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             vectors[chosen] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return vectors

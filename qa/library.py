@@ -9,11 +9,12 @@ import shutil
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from embeddings.atomic import write_text_atomically
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import Encoder, load_encoder, provenance
 from embeddings.index import VectorIndex
 from qa.answer import Answer, Citation
 from qa.articles import Article, read_articles
@@ -101,6 +102,7 @@ class Library:
         if encoder.dim != manifest["dim"]:
             raise ValueError(f"{index_dir} holds {manifest['dim']}-dimensional vectors but {encoder.name} makes "
                              f"{encoder.dim}: {_rebuild_hint(index_dir)}")
+        _check_vector_maker(index_dir, manifest, encoder)
         store = _open_store(index_dir)
         return cls(index_dir, store, _load_vectors(index_dir, store, manifest), encoder)
 
@@ -118,11 +120,15 @@ class Library:
         spans = [split_sentences(a.text) for a in changed]
         texts = [a.text[s.start:s.end] for a, article_spans in zip(changed, spans, strict=True) for s in article_spans]
         logger.info("Embedding %d sentences from %d articles", len(texts), len(changed))
-        vectors = self.encoder.encode(texts)
+        # spaCy reads the articles on another thread while the encoder embeds them: both release the GIL for most
+        # of their work, so a build takes about the longer of the two, not their sum (benchmarks/build.py).
         # Loading spaCy takes seconds: not for an update that only removes articles.
-        annotations = load_recognizer().annotate(
-            [a.text for a in changed], [[(s.start, s.end) for s in article_spans] for article_spans in spans]
-        ) if changed else []
+        with ThreadPoolExecutor(1, thread_name_prefix="entities") as pool:
+            annotating = pool.submit(lambda: load_recognizer().annotate(
+                [a.text for a in changed], [[(s.start, s.end) for s in article_spans] for article_spans in spans]
+            )) if changed else None
+            vectors = self.encoder.encode(texts)
+            annotations = annotating.result() if annotating is not None else []
         with self._writing():
             with self.store.transaction() as db:
                 removed_ids = self.store.delete_articles(db, gone + replaced)
@@ -161,7 +167,7 @@ class Library:
         manifest = {
             "format_version": FORMAT_VERSION, "model": self.encoder.name, "dim": self.encoder.dim,
             "articles": article_count, "sentences": sentence_count, "generation": self.generation,
-            "vector_index": "hnsw" if vectors.approximate else "flat",
+            "vector_index": "hnsw" if vectors.approximate else "flat", "encoder": provenance(self.encoder),
         }
         write_text_atomically(self.index_dir / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
@@ -217,6 +223,22 @@ def read_manifest(index_dir: Path) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as error:
         raise ValueError(f"{path} is damaged or unsupported ({error}): {_rebuild_hint(index_dir)}") from error
     return manifest
+
+
+def _check_vector_maker(index_dir: Path, manifest: dict, encoder: Encoder) -> None:
+    """Refuse an encoder whose vectors differ from those the index holds: another precision (int8 and fp32 are
+    at cosine 0.96 on average), or other pinned weights. ONNX Runtime and torch at fp32 make the same vectors
+    (cosine >= 0.9999, tests/test_onnx_encoder.py), so either may read the other's index."""
+    made_by = manifest.get("encoder") or {"backend": "onnx", "precision": "fp32", "file_sha256": None}
+    if made_by["precision"] != encoder.precision:
+        backend = "onnx-int8" if made_by["precision"] == "int8" else "onnx"
+        raise ValueError(f"{index_dir} holds {made_by['precision']} vectors ({made_by['backend']}) but this encoder "
+                         f"makes {encoder.precision} ({encoder.backend}): set QA_ENCODER_BACKEND={backend}, or "
+                         f"{_rebuild_hint(index_dir)}")
+    if made_by["backend"] == encoder.backend and None not in (made_by["file_sha256"], encoder.file_sha256) \
+            and made_by["file_sha256"] != encoder.file_sha256:
+        raise ValueError(f"{index_dir} was embedded by {encoder.backend} file sha256 {made_by['file_sha256']}, this "
+                         f"one is {encoder.file_sha256}: {_rebuild_hint(index_dir)}")
 
 
 def _open_store(index_dir: Path) -> Store:

@@ -22,6 +22,7 @@ class CountingEncoder:
 
     def __init__(self, encoder: Encoder) -> None:
         self._encoder, self.name, self.dim, self.encoded = encoder, encoder.name, encoder.dim, 0
+        self.backend, self.precision, self.file_sha256 = encoder.backend, encoder.precision, encoder.file_sha256
 
     def encode(self, texts: list[str], show_progress: bool | None = None):
         self.encoded += len(texts)
@@ -100,6 +101,33 @@ def test_index_from_another_model_is_refused(articles: Path, tmp_path: Path, enc
     (index_dir / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="768-dimensional"):
         Library.open(index_dir, encoder)
+
+
+@pytest.mark.slow
+def test_an_index_records_its_vectors_maker_and_refuses_another_precision(articles: Path, tmp_path: Path,
+                                                                         encoder: Encoder) -> None:
+    from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
+    from embeddings.onnx_encoder import OnnxEncoder
+
+    int8 = OnnxEncoder("all-MiniLM-L6-v2", Path(resolve_model("all-MiniLM-L6-v2")[0]), DEFAULT_MODEL_SHA256,
+                       precision="int8")
+    Library.build(articles, tmp_path / "fp32.idx", encoder)
+    Library.build(articles, tmp_path / "int8.idx", int8)
+    made_by = json.loads((tmp_path / "int8.idx" / MANIFEST).read_text())["encoder"]
+    assert made_by == {"backend": "onnx", "precision": "int8", "file_sha256": int8.file_sha256}
+    assert json.loads((tmp_path / "fp32.idx" / MANIFEST).read_text())["encoder"]["precision"] == "fp32"
+    with pytest.raises(ValueError, match="holds int8 vectors .* QA_ENCODER_BACKEND=onnx-int8"):
+        Library.open(tmp_path / "int8.idx", encoder)
+    with pytest.raises(ValueError, match="holds fp32 vectors .* QA_ENCODER_BACKEND=onnx,"):
+        Library.open(tmp_path / "fp32.idx", int8)
+    assert Library.open(tmp_path / "int8.idx", int8).ask("Who welcomed twin tiger cubs?").citations[0].article_id \
+        == "zoo"
+    # Another export of the same precision (other weights, say) is refused too.
+    manifest = json.loads((tmp_path / "fp32.idx" / MANIFEST).read_text())
+    manifest["encoder"]["file_sha256"] = "0" * 64
+    (tmp_path / "fp32.idx" / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="embedded by onnx file sha256 0000"):
+        Library.open(tmp_path / "fp32.idx", encoder)
 
 
 def test_index_of_an_older_format_is_refused_but_the_seed_index_is_rebuilt(tmp_path: Path, encoder: Encoder) -> None:
