@@ -5,7 +5,8 @@ and beside a plain sentence-transformers + FAISS script, in the same run.
 
 Each command runs `--runs` times in a fresh process (the seed index already built, the ONNX export already made);
 the table gives the median wall time and the median peak resident memory, and each one's ratio to the plain
-script. Writes benchmarks/results/cold_start.md and cold_start.json.
+script. Then `qa serve` is started (at most 3 times) on a free loopback port and timed to its first answer over
+HTTP, with its resident memory. Writes benchmarks/results/cold_start.md and cold_start.json.
 """
 
 from __future__ import annotations
@@ -76,6 +77,47 @@ def thread_table(texts: list[str]) -> list[dict]:
     return rows
 
 
+def serve_start(qa: str) -> tuple[float, float, float]:
+    """`qa serve` on a free loopback port: seconds from the start of the process to its first answer over HTTP,
+    and its resident MiB then and after 50 more questions."""
+    import socket
+
+    import httpx
+    from gradio_client import Client
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.perf_counter()
+    server = subprocess.Popen([qa, "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if server.poll() is not None or time.perf_counter() - started > 120:
+                raise RuntimeError("qa serve did not start")
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                client.predict(QUESTION, 3, api_name="/ask")
+                break
+            except (OSError, ValueError, httpx.HTTPError):  # not listening yet
+                time.sleep(0.05)
+        first_answer = time.perf_counter() - started
+        resident = _resident_mib(server.pid)
+        for _ in range(50):
+            client.predict(QUESTION, 3, api_name="/ask")
+        return first_answer, resident, _resident_mib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _resident_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -111,11 +153,19 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["", f"| ONNX Runtime intra-op threads | one question, ms | batch of {len(texts)} sentences, per s |",
               "|---|---|---|", *(f"| {r['threads']} | {r['query ms']:.2f} | {r['batch sentences/s']:.0f} |"
                                  for r in threads)]
+    serve_runs = [serve_start(qa) for _ in range(min(args.runs, 3))]
+    serve = {"first answer s": statistics.median(r[0] for r in serve_runs),
+             "resident MiB": statistics.median(r[1] for r in serve_runs),
+             "resident MiB after 50 questions": statistics.median(r[2] for r in serve_runs)}
+    lines += ["", "| qa serve (seed index), median of runs | start to first answer over HTTP, s | resident MiB then | "
+              "resident MiB after 50 more questions |", "|---|---|---|---|",
+              f"| ONNX Runtime (default) | {serve['first answer s']:.2f} | {serve['resident MiB']:.0f} | "
+              f"{serve['resident MiB after 50 questions']:.0f} |"]
     text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "cold_start.md").write_text(text + "\n", encoding="utf-8")
-    summary = {"runs": args.runs, "rows": rows, "warm_ms": warm, "threads": threads}
+    summary = {"runs": args.runs, "rows": rows, "warm_ms": warm, "threads": threads, "serve": serve}
     (RESULTS / "cold_start.json").write_text(json.dumps(summary, indent=2) + "\n")
     return 0
 
