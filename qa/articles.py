@@ -1,4 +1,7 @@
-"""Read news articles from files: .txt, .md, .html and .jsonl, one bad file never stopping the rest."""
+"""Read news articles from files: .txt, .md, .html, .jsonl and RSS / Atom feeds, in any encoding, one bad file
+never stopping the rest. Pages go through trafilatura (qa/ingest/pages.py), Markdown is rendered to its text
+(qa/ingest/markdown_text.py), bytes are decoded by what they declare or what charset-normalizer finds
+(qa/ingest/decoding.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +13,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.ingest.decoding import NotText, decode
+from qa.ingest.feeds import FEED_SUFFIXES, looks_like_feed, read_feed
+from qa.ingest.markdown_text import markdown_to_text
+from qa.ingest.pages import extract_page
 from qa.sentences import DATELINE_ONLY
 
 logger = logging.getLogger(__name__)
 
-ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
+ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", *FEED_SUFFIXES)
 MAX_TITLE_CHARS = 160
 
 # Photo markers glued to titles by Vietnamese news sites ("... dialogue hinh anh 1The 7th ...")
@@ -80,27 +87,47 @@ def read_articles(source: str | Path) -> list[Article]:
 
 def _read_file(path: Path, root: Path) -> list[Article]:
     try:
-        raw = path.read_bytes()
-        if b"\0" in raw[:8192]:
-            raise ValueError("binary file")
-        text = raw.decode("utf-8")
-        if path.suffix.lower() == ".jsonl":
+        text = decode(path.read_bytes())
+        suffix = path.suffix.lower()
+        if suffix == ".jsonl":
             return _parse_jsonl(text, path)
+        if suffix in FEED_SUFFIXES:
+            if not looks_like_feed(text):
+                logger.info("Skipped %s: XML, but not an RSS or Atom feed", path)
+                return []
+            return _feed_articles(text, path)
         article = parse_article(text, path, _file_article_id(path, root))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+    except (OSError, NotText, ValueError) as error:
         logger.warning("Skipped %s: %s", path, error)
         return []
     return [article]
 
 
 def parse_article(text: str, path: Path, article_id: str) -> Article:
-    """Make one Article from a file's decoded text; HTML is reduced to its visible text."""
-    title = ""
-    if path.suffix.lower() in (".html", ".htm"):
-        title, text = html_to_text(text)
+    """Make one Article from a file's decoded text: a page's story (trafilatura), Markdown's rendered text, or
+    plain text as it is."""
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm"):
+        page = extract_page(text)
+        return Article(article_id=article_id, title=page.title or make_title(page.text), text=page.text,
+                       path=str(path), url=page.url, date=page.date)
+    if suffix in (".md", ".markdown"):
+        text = markdown_to_text(text)
     if not text.strip():
         raise ValueError("empty file")
-    return Article(article_id=article_id, title=title or make_title(text), text=text, path=str(path))
+    return Article(article_id=article_id, title=make_title(text), text=text, path=str(path))
+
+
+def _feed_articles(text: str, path: Path) -> list[Article]:
+    """Each entry of a feed as an article, its id the entry's id (or link)."""
+    articles = []
+    for number, entry in enumerate(read_feed(text), start=1):
+        body = html_to_text(entry.markup)[1] if "<" in entry.markup else entry.markup.strip()
+        if not body:
+            continue
+        articles.append(Article(article_id=entry.entry_id, title=entry.title or make_title(body), text=body,
+                                path=f"{path}#{number}", url=entry.url, date=entry.date))
+    return articles
 
 
 def _file_article_id(path: Path, root: Path) -> str:

@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from qa.articles import ARTICLE_SUFFIXES, Article, parse_article, read_articles
+from qa.ingest.decoding import decode
+from qa.ingest.feeds import FEED_SUFFIXES
 from qa.library import Library
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -20,17 +22,12 @@ def read_upload(path: Path) -> list[Article]:
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise ValueError(f"{size / 1_048_576:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 1_048_576} MB")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError("not UTF-8 text") from error
-    if "\0" in text:
-        raise ValueError("binary file")
-    if path.suffix.lower() == ".jsonl":
-        articles = read_articles(path)  # one article per line; bad lines are skipped with a warning
+    text = decode(path.read_bytes())  # NotText, a ValueError, says why
+    if path.suffix.lower() in (".jsonl", *FEED_SUFFIXES):
+        articles = read_articles(path)  # one article per line or entry; bad ones are skipped with a warning
         if not articles:
-            raise ValueError("no article records; each line needs a JSON object with 'id' and 'text'")
+            raise ValueError("no article records; each line needs a JSON object with 'id' and 'text'"
+                             if path.suffix.lower() == ".jsonl" else "not an RSS or Atom feed with entries")
     else:
         articles = [parse_article(text, path, path.stem)]
     return [dataclasses.replace(a, article_id=UPLOAD_ID_PREFIX + a.article_id, path=f"upload:{path.name}")

@@ -244,7 +244,7 @@ def test_upload_of_the_wrong_type_or_size_is_refused_with_the_reason(page, tmp_p
 
 
 def test_hostile_article_text_is_shown_literally_and_never_runs(page, dialogs: list[str], tmp_path: Path) -> None:
-    hostile = tmp_path / "hostile.md"
+    hostile = tmp_path / "hostile.txt"  # plain text is kept as written (Markdown would be rendered to its text)
     hostile.write_text(HOSTILE_TEXT, encoding="utf-8")
     assert "Added 1 article" in _upload(page, hostile)
     _ask(page, "Who was the lighthouse keeper in Zanzibaria?")

@@ -114,7 +114,6 @@ def _upload_file(tmp_path: Path, name: str, content: bytes) -> str:
 
 @pytest.mark.parametrize("name,content,reason", [
     ("report.pdf", b"%PDF-1.4", "not an article file"),
-    ("latin1.txt", "Caf\u00e9 news".encode("latin-1"), "not UTF-8"),
     ("big.txt", b"word " * 500_000, "2.4 MB; the limit is 2 MB"),
     ("binary.md", b"title\x00\x01", "binary"),
     ("records.jsonl", b'{"question": "not an article"}\n', "no article records"),
@@ -124,6 +123,12 @@ def test_refused_upload_says_why_and_is_not_kept(tmp_path: Path, name: str, cont
     message = uploads.add_uploads(library=None, paths=[path])  # nothing is added, so no library is needed
     assert message.startswith(f"Refused: {name} (") and reason in message
     assert not Path(path).exists()  # uploads are deleted once read: never served back
+
+
+def test_an_upload_in_a_legacy_encoding_is_read(tmp_path: Path) -> None:
+    path = Path(_upload_file(tmp_path, "latin1.txt", "Café news\n\nThe café in Zürich reopened.".encode("cp1252")))
+    (article,) = uploads.read_upload(path)
+    assert article.text == "Café news\n\nThe café in Zürich reopened." and article.title == "Café news"
 
 
 def test_upload_ids_are_prefixed_so_an_upload_never_replaces_an_indexed_article(tmp_path: Path) -> None:

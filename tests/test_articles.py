@@ -19,21 +19,20 @@ def test_reads_txt_md_html_jsonl_recursively(tmp_path: Path) -> None:
     articles = {a.article_id: a for a in read_articles(tmp_path)}
     assert set(articles) == {"a", "sub/b", "c", "d1"}
     assert articles["a"].title == "Title A" and articles["sub/b"].title == "Title B"
-    assert articles["c"].title == "Title C" and articles["c"].text == "Body of C."
+    assert articles["c"].title == "Title C" and articles["c"].text == "Title C\n\nBody of C."  # headline first
     assert articles["d1"].url == "http://x" and articles["d1"].date == "2020-01-01"
 
 
 def test_bad_files_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "good.txt").write_text("Good\n\nA fine article.", encoding="utf-8")
     (tmp_path / "empty.txt").write_text("  \n", encoding="utf-8")
-    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
     (tmp_path / "mixed.jsonl").write_text('{"id": "ok", "text": "Fine."}\nnot json\n{"id": "x"}\n',
                                           encoding="utf-8")
     with caplog.at_level(logging.WARNING):
         articles = read_articles(tmp_path)
     assert sorted(a.article_id for a in articles) == ["good", "ok"]
-    for name in ("empty.txt", "latin1.txt", "binary.txt", "mixed.jsonl"):
+    for name in ("empty.txt", "binary.txt", "mixed.jsonl"):
         assert name in caplog.text
 
 

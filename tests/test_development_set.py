@@ -36,27 +36,28 @@ def _summary(validation: CrossValidation, source: str | None = None) -> dict:
 
 
 def test_held_out_figures_on_every_question_and_turn(fitted) -> None:
-    """Measured: 419 questions and turns (353 answerable); hit@1 0.739, answered right 0.598, unanswerable "not
-    found" 0.697, wrong answers at confidence >= 0.9 0.019 of all, calibration error 0.048."""
+    """Measured: 419 questions and turns (353 answerable); hit@1 0.737, answered right 0.606, unanswerable "not
+    found" 0.712, wrong answers at confidence >= 0.9 0.017 of all, calibration error 0.065 (pages read by
+    trafilatura and Markdown rendered; before: 0.739, 0.598, 0.697, 0.019, 0.048)."""
     _, _, validation = fitted
     figures = _summary(validation)
     assert (figures["questions"], figures["answerable"]) == (419, 353)
-    assert figures["hit_at_1"] >= 261 / 353
-    assert figures["answered_right"] >= 211 / 353
-    assert figures["unanswerable_not_found"] >= 46 / 66
-    assert figures["wrong_at_90"] <= 8 / 419
-    assert figures["expected_calibration_error"] <= 0.049
+    assert figures["hit_at_1"] >= 260 / 353
+    assert figures["answered_right"] >= 214 / 353
+    assert figures["unanswerable_not_found"] >= 47 / 66
+    assert figures["wrong_at_90"] <= 7 / 419
+    assert figures["expected_calibration_error"] <= 0.066
 
 
 def test_held_out_figures_on_the_development_questions(fitted) -> None:
-    """Measured on the 240 development questions alone (200 answerable): hit@1 0.705, answered right 0.550,
-    unanswerable "not found" 0.650 (the hand-set weights it replaced: 0.535, 0.520, 0.450)."""
+    """Measured on the 240 development questions alone (200 answerable): hit@1 0.710, answered right 0.560,
+    unanswerable "not found" 0.675 (the hand-set weights it replaced: 0.535, 0.520, 0.450)."""
     _, _, validation = fitted
     figures = _summary(validation, "news-dev")
     assert figures["questions"] == 240
-    assert figures["hit_at_1"] >= 141 / 200
-    assert figures["answered_right"] >= 110 / 200
-    assert figures["unanswerable_not_found"] >= 26 / 40
+    assert figures["hit_at_1"] >= 142 / 200
+    assert figures["answered_right"] >= 112 / 200
+    assert figures["unanswerable_not_found"] >= 27 / 40
 
 
 def test_held_out_conversations_through_the_chat(fitted) -> None:
@@ -64,7 +65,7 @@ def test_held_out_conversations_through_the_chat(fitted) -> None:
     passing = {}
     for result in held_out_conversations(library, examples, validation):
         passing.setdefault(result.source, []).append(result.passed)
-    assert sum(passing["seed conversations"]) >= 16 and len(passing["seed conversations"]) == 24
+    assert sum(passing["seed conversations"]) >= 17 and len(passing["seed conversations"]) == 24
     assert sum(passing["news-dev conversations"]) >= 1 and len(passing["news-dev conversations"]) == 20
 
 
