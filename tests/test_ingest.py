@@ -12,7 +12,8 @@ from qa.articles import read_articles
 from qa.ingest.decoding import NotText, declared_encoding, decode
 from qa.ingest.markdown_text import markdown_to_text
 
-PAGE = """<!DOCTYPE html><html><head><meta charset="windows-1252"><title>Ferry firm’s electric ship enters service</title>
+PAGE = """<!DOCTYPE html><html><head><meta charset="windows-1252">
+<title>Ferry firm’s electric ship enters service</title>
 <meta property="og:site_name" content="Fjord Herald"><link rel="canonical" href="https://fjord.example/ferry">
 <meta name="date" content="2025-03-04"></head><body>
 <div class="cookie">We use cookies to improve your experience. Accept all cookies?</div>

@@ -11,8 +11,8 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (code
          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # <?xml ... encoding="..."?>, <meta charset="...">, <meta http-equiv="Content-Type" content="...; charset=...">:
 # read from the first bytes as ASCII, as browsers do (the HTML standard's prescan looks at the first 1,024).
-_DECLARED = re.compile(rb"""<\?xml[^>]*\bencoding\s*=\s*["']([\w.:-]+)["']|<meta[^>]*?\bcharset\s*=\s*["']?([\w.:-]+)""",
-                       re.IGNORECASE)
+_DECLARED = re.compile(rb"""<\?xml[^>]*\bencoding\s*=\s*["']([\w.:-]+)["']"""
+                       rb"""|<meta[^>]*?\bcharset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 _PRESCAN_BYTES = 4096
 
 
