@@ -21,6 +21,10 @@ class Citation:
     context: str
     # Offsets, into the article text, of the words that answer the question (empty if none marked).
     highlights: tuple[tuple[int, int], ...] = ()
+    # The article's publication date (YYYY-MM-DD where known), publication and web address; "" where unknown.
+    date: str = ""
+    source: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True)

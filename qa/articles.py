@@ -15,12 +15,15 @@ from pathlib import Path
 
 from qa.ingest.decoding import NotText, decode
 from qa.ingest.feeds import FEED_SUFFIXES, looks_like_feed, read_feed
+from qa.ingest.fetch import fetch_text, is_url
 from qa.ingest.markdown_text import markdown_to_text
 from qa.ingest.pages import extract_page
 from qa.sentences import DATELINE_ONLY
 
 logger = logging.getLogger(__name__)
 
+# A larger file is skipped with a warning: 50 MB of text is about 800,000 "sentences" and hours of embedding.
+MAX_FILE_BYTES = 10 * 1024 * 1024
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", *FEED_SUFFIXES)
 MAX_TITLE_CHARS = 160
 
@@ -40,6 +43,7 @@ class Article:
     path: str
     url: str = ""
     date: str = ""
+    source: str = ""  # the publication: a page's site name, a feed's title, a JSONL record's "source"
 
     @property
     def content_hash(self) -> str:
@@ -58,11 +62,19 @@ def make_title(text: str) -> str:
     return lines[0][:MAX_TITLE_CHARS] if lines else ""
 
 
-def read_articles(source: str | Path) -> list[Article]:
-    """Read every article in a file or folder (recursively); skip bad files with a warning naming them."""
+def read_articles(source: str | Path, max_file_bytes: int = MAX_FILE_BYTES) -> list[Article]:
+    """Read every article in a file or folder (recursively), or fetch a page or feed by http(s) URL; skip bad
+    files with a warning naming them.
+
+    A file in a folder that is a link to somewhere outside the folder is skipped (a link to the password file is
+    not an article), and so is a file over `max_file_bytes`.
+    """
+    if is_url(source):
+        return _fetched_articles(str(source), max_file_bytes)
     source = Path(source)
     if not source.exists():
         raise FileNotFoundError(f"No such file or folder: {source}")
+    root = source.resolve() if source.is_dir() else source.resolve().parent
     paths = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
     articles: list[Article] = []
     seen_hashes: dict[str, str] = {}
@@ -71,6 +83,14 @@ def read_articles(source: str | Path) -> list[Article]:
         if path.suffix.lower() not in ARTICLE_SUFFIXES:
             if source.is_file():
                 logger.warning("Skipped %s: not an article file (%s)", path, ", ".join(ARTICLE_SUFFIXES))
+            continue
+        if source.is_dir() and not path.resolve().is_relative_to(root):
+            logger.warning("Skipped %s: a link to %s, outside %s", path, path.resolve(), source)
+            continue
+        size = path.stat().st_size
+        if size > max_file_bytes:
+            logger.warning("Skipped %s: %.1f MB, over the %.1f MB limit for one file (qa index --max-file-mb)",
+                           path, size / 1_048_576, max_file_bytes / 1_048_576)
             continue
         for article in _read_file(path, source if source.is_dir() else path.parent):
             if article.content_hash in seen_hashes:
@@ -86,6 +106,9 @@ def read_articles(source: str | Path) -> list[Article]:
 
 
 def _read_file(path: Path, root: Path) -> list[Article]:
+    """The articles of one file; its path is stored absolute, so a later run from any directory knows it."""
+    article_id = _file_article_id(path, root)
+    path = path.resolve()
     try:
         text = decode(path.read_bytes())
         suffix = path.suffix.lower()
@@ -96,7 +119,7 @@ def _read_file(path: Path, root: Path) -> list[Article]:
                 logger.info("Skipped %s: XML, but not an RSS or Atom feed", path)
                 return []
             return _feed_articles(text, path)
-        article = parse_article(text, path, _file_article_id(path, root))
+        article = parse_article(text, path, article_id)
     except (OSError, NotText, ValueError) as error:
         logger.warning("Skipped %s: %s", path, error)
         return []
@@ -110,7 +133,7 @@ def parse_article(text: str, path: Path, article_id: str) -> Article:
     if suffix in (".html", ".htm"):
         page = extract_page(text)
         return Article(article_id=article_id, title=page.title or make_title(page.text), text=page.text,
-                       path=str(path), url=page.url, date=page.date)
+                       path=str(path), url=page.url, date=page.date, source=page.source)
     if suffix in (".md", ".markdown"):
         text = markdown_to_text(text)
     if not text.strip():
@@ -118,7 +141,18 @@ def parse_article(text: str, path: Path, article_id: str) -> Article:
     return Article(article_id=article_id, title=make_title(text), text=text, path=str(path))
 
 
-def _feed_articles(text: str, path: Path) -> list[Article]:
+def _fetched_articles(url: str, max_bytes: int) -> list[Article]:
+    """A page (one article, its id the page's canonical URL) or a feed (an article per entry) fetched by URL."""
+    final_url, text = fetch_text(url, max_bytes)
+    if looks_like_feed(text):
+        return _feed_articles(text, final_url)
+    page = extract_page(text, final_url)
+    article_id = page.url or final_url
+    return [Article(article_id=article_id, title=page.title or make_title(page.text), text=page.text,
+                    path=final_url, url=article_id, date=page.date, source=page.source)]
+
+
+def _feed_articles(text: str, path: Path | str) -> list[Article]:
     """Each entry of a feed as an article, its id the entry's id (or link)."""
     articles = []
     for number, entry in enumerate(read_feed(text), start=1):
@@ -126,7 +160,7 @@ def _feed_articles(text: str, path: Path) -> list[Article]:
         if not body:
             continue
         articles.append(Article(article_id=entry.entry_id, title=entry.title or make_title(body), text=body,
-                                path=f"{path}#{number}", url=entry.url, date=entry.date))
+                                path=f"{path}#{number}", url=entry.url, date=entry.date, source=entry.source))
     return articles
 
 
@@ -158,6 +192,7 @@ def _parse_jsonl(text: str, path: Path) -> list[Article]:
             path=f"{path}#{line_number}",
             url=str(record.get("url") or ""),
             date=str(record.get("date") or ""),
+            source=str(record.get("source") or ""),
         ))
     if not articles and _is_question_set(text):
         logger.info("Skipped %s: a question set, not articles", path)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from qa.answer import Answer
+from qa.articles import MAX_FILE_BYTES
 
 EXIT_BAD_INPUT = 2
 
@@ -28,14 +29,26 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     index = commands.add_parser("index", help="build an index from a folder of articles, or update it",
-                                description="Index .txt, .md, .html and .jsonl articles (recursively). Re-running "
-                                "embeds only new or changed articles and drops deleted ones.")
-    index.add_argument("source", type=Path, help="folder (or single file) of articles")
+                                description="Index .txt, .md, .html, .jsonl, .rss, .atom and feed .xml files "
+                                "(recursively, any encoding). Re-running embeds only new or changed articles and "
+                                "drops those whose files left the folder (never uploads or fetched pages). An id "
+                                "already held by a different article is never replaced: the newcomer gets id~2.")
+    index.add_argument("source", help="folder (or single file) of articles, or the http(s) URL of a page or feed")
     index.add_argument("--index", type=Path, required=True, help="index folder to create or update")
     index.add_argument("--model", default=None, help="sentence-transformers model name or local path "
                        "(default: $QA_MODEL, else all-MiniLM-L6-v2 from the pinned package)")
     index.add_argument("--rebuild", action="store_true", help="build from scratch, replacing the index folder "
                        "only once the new one is complete (for a damaged index or a new model)")
+    index.add_argument("--max-file-mb", type=float, default=MAX_FILE_BYTES / 1_048_576,
+                       help=f"skip files larger than this, with a warning (default {MAX_FILE_BYTES // 1_048_576})")
+
+    listing = commands.add_parser("list", help="list the indexed articles")
+    _add_index_option(listing)
+    listing.add_argument("--json", action="store_true", help="one JSON object per article")
+
+    remove = commands.add_parser("remove", help="remove articles from the index by id (qa list shows them)")
+    remove.add_argument("ids", nargs="+", metavar="ID", help="article ids")
+    _add_index_option(remove)
 
     ask = commands.add_parser("ask", help="answer a question with cited sentences")
     ask.add_argument("question", help="the question, in quotes")
@@ -72,14 +85,41 @@ def _print_answer(answer: Answer) -> None:
               f"{citation.start}-{citation.end}, score {citation.score:.3f})\n    {citation.sentence}")
 
 
+def _print_listing(listing: list, as_json: bool) -> None:
+    if as_json:
+        for article in listing:
+            print(json.dumps(dataclasses.asdict(article), ensure_ascii=False))
+        return
+    for article in listing:
+        known = " · ".join(x for x in (article.date, article.source) if x)
+        print(f"{article.article_id}\t{article.title}\t{known}\t{article.sentences} sentences")
+    print(f"{len(listing)} article(s)", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     from qa.library import Library
 
     if args.command == "index":
-        build = Library.rebuild if args.rebuild else Library.build
-        library = build(args.source, args.index, model=args.model)
+        if args.max_file_mb <= 0:
+            raise ValueError(f"--max-file-mb must be positive, got {args.max_file_mb}")
+        max_bytes = int(args.max_file_mb * 1_048_576)
+        if args.rebuild:
+            library = Library.rebuild(args.source, args.index, model=args.model, max_file_bytes=max_bytes)
+        else:
+            library, plan = Library.build_with_changes(args.source, args.index, model=args.model,
+                                                       max_file_bytes=max_bytes)
+            print(f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.removed)} removed, "
+                  f"{plan.unchanged} unchanged")
+            for note in plan.notes():
+                print(f"note: {note}")
         articles, sentences = library.counts()
         print(f"Index {args.index}: {articles} articles, {sentences} sentences ({library.encoder.name})")
+    elif args.command == "list":
+        _print_listing(_open_library(args.index).articles(), args.json)
+    elif args.command == "remove":
+        library = _open_library(args.index)
+        removed = library.remove(args.ids)
+        print(f"Removed {removed} article(s); {library.counts()[0]} left")
     elif args.command == "ask":
         answer = _open_library(args.index).ask(args.question, top_k=args.top_k)
         if args.json:

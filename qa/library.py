@@ -13,19 +13,25 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from embeddings.atomic import write_text_atomically
 from embeddings.encoder import Encoder, load_encoder, provenance
 from embeddings.index import VectorIndex
 from qa.answer import Answer, Citation
-from qa.articles import Article, read_articles
+from qa.articles import MAX_FILE_BYTES, Article, read_articles
 from qa.entities import load_recognizer
+from qa.ingest.changes import ChangePlan, StoredRecord, plan_changes
+from qa.ingest.fetch import is_url
 from qa.retrieval import RetrievalSettings, Retriever
 from qa.sentences import split_sentences
-from qa.store import Store
+from qa.store import ArticleListing, Store
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # 2: sentence subjects and article centroids; 3: named entities and verb counts; 4: word counts
+# 2: sentence subjects and article centroids; 3: named entities and verb counts; 4: word counts; 5: article source,
+# absolute file paths
+FORMAT_VERSION = 5
 MANIFEST, STORE, VECTORS, LOCK = "manifest.json", "store.sqlite", "vectors.faiss", ".lock"
 
 
@@ -48,23 +54,31 @@ class Library:
 
     @classmethod
     def build(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
-              model: str | None = None) -> Library:
+              model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> Library:
         """Index a folder (or file) of articles: create the index, or update it with only what changed."""
+        return cls.build_with_changes(source, index_dir, encoder, model, max_file_bytes)[0]
+
+    @classmethod
+    def build_with_changes(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
+                           model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES
+                           ) -> tuple[Library, ChangePlan]:
+        """build(), also returning what changed."""
         index_dir = Path(index_dir)
-        articles = read_articles(source)
+        articles = read_articles(source, max_file_bytes)
         library = cls.open(index_dir, encoder, model) if (index_dir / MANIFEST).exists() else \
             cls.create(index_dir, encoder, model)
-        library.sync(articles, remove_missing_under=Path(source))
-        return library
+        # A fetched page or feed adds and updates; only a folder that was read in full can say what is gone.
+        folder = None if is_url(source) else Path(source)
+        return library, library.sync(articles, remove_missing_under=folder)
 
     @classmethod
     def rebuild(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
-                model: str | None = None) -> Library:
+                model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> Library:
         """Build a fresh index beside the old one and swap it in only once it is complete."""
         index_dir = Path(index_dir)
         fresh_dir = index_dir.with_name(index_dir.name + ".rebuilding")
         shutil.rmtree(fresh_dir, ignore_errors=True)
-        cls.build(source, fresh_dir, encoder, model).store.close()
+        cls.build(source, fresh_dir, encoder, model, max_file_bytes).store.close()
         if index_dir.exists():
             old_dir = index_dir.with_name(index_dir.name + ".old")
             shutil.rmtree(old_dir, ignore_errors=True)
@@ -106,17 +120,15 @@ class Library:
         store = _open_store(index_dir)
         return cls(index_dir, store, _load_vectors(index_dir, store, manifest), encoder)
 
-    def sync(self, articles: Sequence[Article], remove_missing_under: Path | None = None) -> tuple[int, int]:
-        """Embed new or changed articles, drop deleted ones under a folder; return (added, removed)."""
-        stored = self.store.article_hashes()
-        changed = [a for a in articles if stored.get(a.article_id, ("",))[0] != a.content_hash]
-        current = {a.article_id for a in articles}
-        gone = [article_id for article_id, (_, path) in stored.items()
-                if article_id not in current and remove_missing_under is not None
-                and _is_under(Path(path.split("#")[0]), remove_missing_under)]
-        replaced = [a.article_id for a in changed if a.article_id in stored]
-        if not changed and not gone:
-            return 0, 0
+    def sync(self, articles: Sequence[Article], remove_missing_under: Path | None = None) -> ChangePlan:
+        """Embed new or changed articles and, if `remove_missing_under` is the folder they were read from, drop
+        the articles whose files are gone from it; return what changed (qa/ingest/changes.py)."""
+        plan = plan_changes(articles, self._stored_records(), remove_missing_under)
+        for note in plan.notes():
+            logger.warning("%s", note)
+        changed = list(plan.embedded)
+        if not changed and not plan.removed:
+            return plan
         spans = [split_sentences(a.text) for a in changed]
         texts = [a.text[s.start:s.end] for a, article_spans in zip(changed, spans, strict=True) for s in article_spans]
         logger.info("Embedding %d sentences from %d articles", len(texts), len(changed))
@@ -131,24 +143,51 @@ class Library:
             annotations = annotating.result() if annotating is not None else []
         with self._writing():
             with self.store.transaction() as db:
-                removed_ids = self.store.delete_articles(db, gone + replaced)
+                removed_ids = self.store.delete_articles(
+                    db, [*plan.removed, *(a.article_id for a in plan.updated)])
                 added_ids, offset = [], 0
                 for article, article_spans, article_annotations in zip(changed, spans, annotations, strict=True):
                     chunk = vectors[offset:offset + len(article_spans)]
                     added_ids += self.store.add_article(db, article, article_spans, chunk, article_annotations)
                     offset += len(article_spans)
                 self.store.set_setting(db, "generation", str(self.generation + 1))
-            self.store.checkpoint()
-            updated = self._vectors.copy()  # readers keep searching the old copy until the swap below
-            updated.remove(removed_ids)
-            updated.add(added_ids, vectors)
-            self._save_vectors_and_manifest(updated)
-            self._vectors = updated
-        return len(changed), len(gone)
+            self._swap_vectors(removed_ids, added_ids, vectors)
+        return plan
 
-    def add_articles(self, articles: Sequence[Article]) -> int:
-        """Add or update articles (an upload), keeping all others; return how many were embedded."""
-        return self.sync(articles)[0]
+    def add_articles(self, articles: Sequence[Article]) -> ChangePlan:
+        """Add or update articles (an upload), keeping all others; return what changed."""
+        return self.sync(articles)
+
+    def articles(self) -> list[ArticleListing]:
+        """Every indexed article: id, title, date, source, URL, where it came from, its sentence count."""
+        return self.store.articles()
+
+    def remove(self, article_ids: Collection[str]) -> int:
+        """Remove articles by id; ValueError naming any id that is not indexed (nothing is removed then)."""
+        stored = self._stored_records()
+        unknown = sorted(set(article_ids) - set(stored))
+        if unknown:
+            raise ValueError(f"not in the index: {', '.join(unknown)} (qa list shows the ids)")
+        with self._writing():
+            with self.store.transaction() as db:
+                removed_ids = self.store.delete_articles(db, sorted(set(article_ids)))
+                self.store.set_setting(db, "generation", str(self.generation + 1))
+            self._swap_vectors(removed_ids, [], np.zeros((0, self.encoder.dim), dtype=np.float32))
+        return len(set(article_ids))
+
+    def _stored_records(self) -> dict[str, StoredRecord]:
+        return {article_id: StoredRecord(content_hash, path)
+                for article_id, (content_hash, path) in self.store.article_hashes().items()}
+
+    def _swap_vectors(self, removed_ids: Sequence[int], added_ids: Sequence[int], vectors: np.ndarray) -> None:
+        """After a store commit (under the write lock): save the updated vector index and manifest, then swap it in;
+        readers keep searching the old copy until then."""
+        self.store.checkpoint()
+        updated = self._vectors.copy()
+        updated.remove(list(removed_ids))
+        updated.add(list(added_ids), vectors)
+        self._save_vectors_and_manifest(updated)
+        self._vectors = updated
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -199,14 +238,6 @@ class Library:
         """Store the confidence below which ask() answers "not found" (chosen by qa eval)."""
         with self._writing(), self.store.transaction() as db:
             self.store.set_setting(db, "not_found_threshold", repr(float(threshold)))
-
-
-def _is_under(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve() if folder.is_dir() else folder.resolve().parent)
-    except ValueError:
-        return False
-    return True
 
 
 def read_manifest(index_dir: Path) -> dict:

@@ -226,7 +226,8 @@ class Retriever:
             citations.append(Citation(
                 rank=rank, article_id=row.article_id, title=row.title, sentence=row.text, start=row.start,
                 end=row.end, score=round(score, 4), context=" ".join(r.text for r in evidence.window(row)),
-                highlights=answer_highlights(question, row.text, row.start, row.entities),
+                highlights=answer_highlights(question, row.text, row.start, row.entities), date=row.date,
+                source=row.source, url=row.url,
             ))
         return citations
 

@@ -24,7 +24,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL, path TEXT NOT NULL, url TEXT NOT NULL, date TEXT NOT NULL,
+    title TEXT NOT NULL, path TEXT NOT NULL, url TEXT NOT NULL, date TEXT NOT NULL, source TEXT NOT NULL,
     content_hash TEXT NOT NULL, text TEXT NOT NULL,
     centroid BLOB NOT NULL,  -- the normalised mean of its sentence vectors: what the article is about
     sentences INTEGER NOT NULL, sentence_row_words INTEGER NOT NULL, words INTEGER NOT NULL  -- qa/terms.py
@@ -86,6 +86,9 @@ class SentenceRow:
     entities: tuple[Entity, ...] = ()  # named entities, offsets into the article text
     verbs: int = 0
     gap: str = ""  # the text between it and the next sentence: a photo credit, a dateline, or white space
+    url: str = ""  # its article's, as are the two below
+    date: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,18 +107,33 @@ class StoredArticle:
     path: str
     url: str
     date: str
+    source: str
     content_hash: str
     text: str
 
 
+@dataclass(frozen=True)
+class ArticleListing:
+    """One indexed article as a library list shows it."""
+
+    article_id: str
+    title: str
+    date: str
+    source: str
+    url: str
+    path: str  # an absolute file path, "upload:NAME", or where a page or feed was fetched from
+    sentences: int
+
+
 # The columns of a SentenceRow, in its field order.
 _SENTENCE_ROWS = ("SELECT s.id, a.article_id, a.title, s.position, s.start, s.end, s.text, a.id, s.subject, s.caption, "
-                  "s.entities, s.verbs, s.gap FROM sentences s JOIN articles a ON a.id = s.article")
+                  "s.entities, s.verbs, s.gap, a.url, a.date, a.source FROM sentences s JOIN articles a "
+                  "ON a.id = s.article")
 
 
 def _sentence_row(row: Sequence) -> SentenceRow:
-    *fields, entities, verbs, gap = row
-    return SentenceRow(*fields, tuple(Entity(*e) for e in json.loads(entities)), verbs, gap)
+    *fields, entities, verbs, gap, url, date, source = row
+    return SentenceRow(*fields, tuple(Entity(*e) for e in json.loads(entities)), verbs, gap, url, date, source)
 
 
 class Store(FullTextQueries):
@@ -181,9 +199,10 @@ class Store(FullTextQueries):
         gaps.append("")  # after the last sentence: its window ends with it
         counts = article_statistics(article.title, article.text, texts, gaps)
         cursor = db.execute(
-            "INSERT INTO articles (article_id, title, path, url, date, content_hash, text, centroid, sentences, "
-            "sentence_row_words, words) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (article.article_id, article.title, article.path, article.url, article.date, article.content_hash,
+            "INSERT INTO articles (article_id, title, path, url, date, source, content_hash, text, centroid, "
+            "sentences, sentence_row_words, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (article.article_id, article.title, article.path, article.url, article.date, article.source,
+             article.content_hash,
              article.text, centroid.tobytes(), counts.sentences, counts.sentence_row_words, counts.words),
         )
         article_rowid = cursor.lastrowid
@@ -278,10 +297,16 @@ class Store(FullTextQueries):
     def article(self, article_id: str) -> StoredArticle | None:
         """Fetch one article with its full text."""
         row = self._db().execute(
-            "SELECT article_id, title, path, url, date, content_hash, text FROM articles WHERE article_id = ?",
+            "SELECT article_id, title, path, url, date, source, content_hash, text FROM articles WHERE article_id = ?",
             (article_id,),
         ).fetchone()
         return StoredArticle(*row) if row else None
+
+    def articles(self) -> list[ArticleListing]:
+        """Every article, in id order."""
+        rows = self._db().execute("SELECT article_id, title, date, source, url, path, sentences FROM articles "
+                                  "ORDER BY article_id")
+        return [ArticleListing(*row) for row in rows]
 
     def counts(self) -> tuple[int, int]:
         """Return (articles, sentences)."""

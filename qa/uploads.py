@@ -48,11 +48,14 @@ def add_uploads(library: Library, paths: list[str] | None) -> str:
             refused.append(f"{path.name} ({error})")
         finally:
             path.unlink(missing_ok=True)  # the upload lives on in the index only; it is never served back
-    added = library.add_articles(articles) if articles else 0
     lines = []
     if articles:
-        lines.append(f"Added {len(articles)} article(s) ({added} new or changed): "
+        plan = library.add_articles(articles)
+        lines.append(f"Added {len(articles)} article(s) ({len(plan.added)} new, {len(plan.updated)} updated, "
+                     f"{plan.unchanged} already indexed): "
                      + ", ".join(a.title for a in articles[:5]) + ("…" if len(articles) > 5 else ""))
+        lines += [f"Kept both: {wanted} is a different article already indexed, so this one is {given}."
+                  for wanted, given in plan.kept_both]
     if refused:
         lines.append("Refused: " + "; ".join(refused))
     return "\n".join(lines) or "No file received."
