@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from qa.articles import read_articles
 from test_ingest import PAGE, RSS  # tests/ is on the path (pytest prepends it)
 from test_library_control import qa
+
+from qa.articles import read_articles
 
 
 @pytest.fixture
