@@ -23,6 +23,7 @@ from qa.articles import MAX_FILE_BYTES, Article, read_articles
 from qa.entities import load_recognizer
 from qa.ingest.changes import ChangePlan, StoredRecord, plan_changes
 from qa.ingest.fetch import is_url
+from qa.ingest.near_duplicates import drop_near_copies
 from qa.retrieval import RetrievalSettings, Retriever
 from qa.sentences import split_sentences
 from qa.store import ArticleListing, Store
@@ -124,6 +125,7 @@ class Library:
         """Embed new or changed articles and, if `remove_missing_under` is the folder they were read from, drop
         the articles whose files are gone from it; return what changed (qa/ingest/changes.py)."""
         plan = plan_changes(articles, self._stored_records(), remove_missing_under)
+        plan, signatures = drop_near_copies(plan, *self.store.minhashes())
         for note in plan.notes():
             logger.warning("%s", note)
         changed = list(plan.embedded)
@@ -148,7 +150,8 @@ class Library:
                 added_ids, offset = [], 0
                 for article, article_spans, article_annotations in zip(changed, spans, annotations, strict=True):
                     chunk = vectors[offset:offset + len(article_spans)]
-                    added_ids += self.store.add_article(db, article, article_spans, chunk, article_annotations)
+                    added_ids += self.store.add_article(db, article, article_spans, chunk, article_annotations,
+                                                        signatures[article.article_id])
                     offset += len(article_spans)
                 self.store.set_setting(db, "generation", str(self.generation + 1))
             self._swap_vectors(removed_ids, added_ids, vectors)

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS articles (
     title TEXT NOT NULL, path TEXT NOT NULL, url TEXT NOT NULL, date TEXT NOT NULL, source TEXT NOT NULL,
     content_hash TEXT NOT NULL, text TEXT NOT NULL,
     centroid BLOB NOT NULL,  -- the normalised mean of its sentence vectors: what the article is about
+    minhash BLOB NOT NULL,  -- uint64 MinHash of its five-word runs: syndicated copies (qa/ingest/near_duplicates.py)
     sentences INTEGER NOT NULL, sentence_row_words INTEGER NOT NULL, words INTEGER NOT NULL  -- qa/terms.py
 );
 -- AUTOINCREMENT: a sentence id is never reused, so a stale vector index can never point at the wrong sentence.
@@ -189,7 +190,7 @@ class Store(FullTextQueries):
         return {article_id: (content_hash, path) for article_id, content_hash, path in rows}
 
     def add_article(self, db: sqlite3.Connection, article: Article, spans: Sequence[Span],
-                    vectors: np.ndarray, annotations: Sequence[Annotation]) -> list[int]:
+                    vectors: np.ndarray, annotations: Sequence[Annotation], minhash: np.ndarray) -> list[int]:
         """Insert an article with its sentences, their vectors, annotations and word counts inside a transaction;
         return the sentence ids."""
         centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1], dtype=np.float32)
@@ -200,10 +201,10 @@ class Store(FullTextQueries):
         counts = article_statistics(article.title, article.text, texts, gaps)
         cursor = db.execute(
             "INSERT INTO articles (article_id, title, path, url, date, source, content_hash, text, centroid, "
-            "sentences, sentence_row_words, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "minhash, sentences, sentence_row_words, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (article.article_id, article.title, article.path, article.url, article.date, article.source,
-             article.content_hash,
-             article.text, centroid.tobytes(), counts.sentences, counts.sentence_row_words, counts.words),
+             article.content_hash, article.text, centroid.tobytes(), minhash.astype(np.uint64).tobytes(),
+             counts.sentences, counts.sentence_row_words, counts.words),
         )
         article_rowid = cursor.lastrowid
         ids: list[int] = []
@@ -301,6 +302,12 @@ class Store(FullTextQueries):
             (article_id,),
         ).fetchone()
         return StoredArticle(*row) if row else None
+
+    def minhashes(self) -> tuple[list[str], np.ndarray]:
+        """Every article's id and MinHash signature, as (ids, an (n, size) uint64 array)."""
+        rows = self._db().execute("SELECT article_id, minhash FROM articles ORDER BY id").fetchall()
+        signatures = np.array([np.frombuffer(blob, dtype=np.uint64) for _, blob in rows], dtype=np.uint64)
+        return [article_id for article_id, _ in rows], signatures
 
     def articles(self) -> list[ArticleListing]:
         """Every article, in id order."""

@@ -126,3 +126,21 @@ def test_links_out_of_the_folder_and_oversized_files_are_skipped(tmp_path: Path,
     assert [a.article_id for a in articles] == ["fine"]
     assert "passwd.txt: a link to" in caplog.text and "big.txt: 1.1 MB, over the 1.0 MB limit" in caplog.text
     assert [a.article_id for a in read_articles(folder, max_file_bytes=2_097_152)] == ["big", "fine"]
+
+
+def test_a_syndicated_copy_is_indexed_once_with_a_note(tmp_path: Path, encoder: Encoder) -> None:
+    story = (ROOT / "data" / "news-dev" / "articles" / "bergen-electric-ferry.txt").read_text(encoding="utf-8")
+    title, body = story.split("\n", 1)
+    _write(tmp_path / "wire", "original.txt", story)
+    index = tmp_path / "s.idx"
+    Library.build(tmp_path / "wire", index, encoder)
+    _write(tmp_path / "wire", "syndicated.txt", f"Norway's first electric car ferry sails\n{body}\n\n(Reporting by "
+           "Wire Desk; Editing by Copy Desk)")
+    _write(tmp_path / "wire", "other.txt", (ROOT / "data" / "news-dev" / "articles" / "ghent-steel-furnace.txt")
+           .read_text(encoding="utf-8"))
+    library, plan = Library.build_with_changes(tmp_path / "wire", index, encoder)
+    assert [a.article_id for a in plan.added] == ["other"]
+    (copy,) = plan.near_copies
+    assert copy[:2] == ("syndicated", "original") and copy[2] >= 0.9
+    assert "syndicated is a near copy of original" in plan.notes()[0]
+    assert [a.article_id for a in library.articles()] == ["original", "other"]

@@ -19,7 +19,8 @@ def _add(store: Store, article_id: str, sentences: list[str]) -> list[int]:
     spans = [Span(int(start), int(start) + len(s)) for start, s in zip(starts, sentences, strict=True)]
     with store.transaction() as db:
         return store.add_article(db, Article(article_id, f"{article_id} report", text, f"{article_id}.txt"), spans,
-                                 np.ones((len(spans), 4), dtype=np.float32), [Annotation((), 1)] * len(spans))
+                                 np.ones((len(spans), 4), dtype=np.float32), [Annotation((), 1)] * len(spans),
+                                 np.zeros(128, dtype=np.uint64))
 
 
 def test_a_question_reads_thousands_of_candidates_in_one_statement(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ class ChangePlan:
     removed: tuple[str, ...]  # ids whose files are gone from the indexed folder
     unchanged: int
     kept_both: tuple[tuple[str, str], ...]  # (the id wanted, the id given) where another article held it
+    # (id, the id of the article it copies, the share of their five-word runs in common): not indexed again.
+    near_copies: tuple[tuple[str, str, float], ...] = ()
 
     @property
     def embedded(self) -> tuple[Article, ...]:
@@ -44,7 +46,9 @@ class ChangePlan:
     def notes(self) -> list[str]:
         """What the user is told besides the counts."""
         return [f"{wanted} already names a different article, so this one is {given} (to replace the old one: "
-                f"qa remove {wanted}, then index again)" for wanted, given in self.kept_both]
+                f"qa remove {wanted}, then index again)" for wanted, given in self.kept_both] + [
+                f"{copy} is a near copy of {original} ({shared:.0%} of its text in common): indexed once, as "
+                f"{original}" for copy, original, shared in self.near_copies]
 
 
 def origin(path: str) -> str:
