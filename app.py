@@ -111,6 +111,21 @@ def build_app(library: Library) -> gr.Blocks:
     def upload(paths: list[str] | None) -> str:
         return add_uploads(library, paths)
 
+    def list_library() -> list[dict]:
+        """Every indexed article: article_id, title, date, source, url, sentences (no server paths)."""
+        return [{key: value for key, value in dataclasses.asdict(article).items() if key != "path"}
+                for article in library.articles()]
+
+    def remove_articles(article_ids: list[str]) -> str:
+        """Remove articles by id; an unknown id is an error, and then nothing is removed."""
+        if not isinstance(article_ids, list) or not all(isinstance(i, str) for i in article_ids) or not article_ids:
+            raise gr.Error("article_ids must be a non-empty list of article ids (see /library)")
+        try:
+            removed = library.remove(article_ids)
+        except ValueError as error:
+            raise gr.Error(str(error)) from error
+        return f"Removed {removed} article(s); {library.counts()[0]} left"
+
     with gr.Blocks(title="News QA: answers with cited sentences", analytics_enabled=False) as demo:
         chat_state = gr.State(None, time_to_live=SESSION_SECONDS)
         gr.HTML("<h2 style='margin:0.2em 0'>News QA</h2><p style='margin:0'>Answers from the news articles, "
@@ -133,7 +148,7 @@ def build_app(library: Library) -> gr.Blocks:
                                   "</p>", js_on_load=SCROLL_TO_CITED_JS, css_template=ARTICLE_CSS,
                                   elem_id="qa-article", label="Article")
                 with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
-                    files = gr.File(label=f"Articles (.txt, .md, .html, .jsonl; up to "
+                    files = gr.File(label=f"Articles (.txt, .md, .html, .jsonl, .rss, .atom, .xml; up to "
                                     f"{MAX_UPLOAD_BYTES // 1_048_576} MB each)", file_count="multiple",
                                     file_types=list(ARTICLE_SUFFIXES), elem_id="qa-upload")
                     upload_status = gr.Textbox(label="Upload result", interactive=False, lines=2,
@@ -159,6 +174,9 @@ def build_app(library: Library) -> gr.Blocks:
         transcript.click(show_article, None, article, api_visibility="private", show_progress="minimal")
         files.upload(upload, files, upload_status, api_name="upload", concurrency_limit=1).then(
             lambda: (format_index_info(library), None), None, [index_info, files], **private)
+        # The library on the HTTP API (the page shows it in the web chat's own issue): list and remove.
+        gr.api(list_library, api_name="library")
+        gr.api(remove_articles, api_name="remove", concurrency_limit=1)
     return demo.queue(default_concurrency_limit=QUESTION_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
 
 

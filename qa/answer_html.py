@@ -11,6 +11,7 @@ import html
 from qa.answer import Citation
 from qa.chat import Chat, Turn
 from qa.library import Library
+from qa.store import StoredArticle
 
 CONTEXT_CHARS = 110
 # gr.HTML evaluates its template as a JavaScript template string: escape its syntax in untrusted text too.
@@ -71,9 +72,23 @@ def format_citation(citation: Citation) -> str:
     after = (after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "…") if len(after) > CONTEXT_CHARS else after
     return (f'<li><button type="button" class="qa-cite" data-article="{escape(citation.article_id)}" '
             f'data-start="{citation.start}" data-end="{citation.end}" title="Show the whole article">'
-            f'<span class="qa-title">[{citation.rank}] {escape(citation.title)}</span>'
+            f'<span class="qa-title">[{citation.rank}] {escape(citation.title)}{_published(citation)}</span>'
             f'<span class="qa-context">{escape(before)} </span><span class="qa-sentence">{format_sentence(citation)}'
             f'</span><span class="qa-context"> {escape(after)}</span></button></li>')
+
+
+def _published(article: Citation | StoredArticle) -> str:
+    """" · 2025-03-04 · Fjord Herald" where the article's date or source is known."""
+    known = [escape(x) for x in (article.date, article.source) if x]
+    return "".join(f" · {x}" for x in known)
+
+
+def _link(url: str) -> str:
+    """A link to the article's web address; only http(s), so a stored address can never run script."""
+    if not url.lower().startswith(("http://", "https://")):
+        return ""
+    return (f'<a class="qa-source-link" href="{escape(url)}" target="_blank" rel="noopener noreferrer">'
+            f'{escape(url)}</a>')
 
 
 def format_turn(turn: Turn, titles: dict[str, str]) -> str:
@@ -125,7 +140,10 @@ def format_article(library: Library, article_id: object, start: object, end: obj
     text = stored.text
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
         start = end = 0
-    return (f'<h3>{escape(stored.title)}</h3><div class="qa-article-text">{escape(text[:start])}'
+    published = _published(stored).removeprefix(" · ")
+    meta = " · ".join(x for x in (published, _link(stored.url)) if x)
+    return (f'<h3>{escape(stored.title)}</h3>' + (f'<div class="qa-published">{meta}</div>' if meta else "")
+            + f'<div class="qa-article-text">{escape(text[:start])}'
             f'<mark class="qa-cited">{escape(text[start:end])}</mark>{escape(text[end:])}</div>')
 
 

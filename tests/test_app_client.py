@@ -199,3 +199,34 @@ def test_every_font_file_the_ui_loads_has_every_letter_of_the_articles() -> None
     for url in files:
         covered = TTFont(frontend / url).getBestCmap()
         assert not sorted(c for c in letters if ord(c) not in covered), url
+
+
+@pytest.mark.slow
+def test_the_library_is_listed_and_articles_removed_over_http(client, library: Library, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    path = tmp_path / "ferry.jsonl"
+    path.write_text(json.dumps({"id": "solveig", "title": "Ferry", "date": "2025-03-04", "source": "Fjord Herald",
+                                "text": "The electric ferry Solveig carried 312 passengers on its first trip."}))
+    client.predict([handle_file(str(path))], api_name="/upload")
+    listed = {a["article_id"]: a for a in client.predict(api_name="/library")}
+    assert listed["upload/solveig"] == {"article_id": "upload/solveig", "title": "Ferry", "date": "2025-03-04",
+                                      "source": "Fjord Herald", "url": "", "sentences": 1}
+    assert {"000_455ed2948e93ac7b", "004_e8ce38fb4ece313b"} <= set(listed)
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="not in the index: nope"):
+        client.predict(["upload/solveig", "nope"], api_name="/remove")
+    assert "upload/solveig" in {a["article_id"] for a in client.predict(api_name="/library")}
+    assert client.predict(["upload/solveig"], api_name="/remove").startswith("Removed 1 article(s)")
+    assert "upload/solveig" not in {a.article_id for a in library.articles()}
+
+
+def test_article_view_shows_date_source_and_only_a_web_link(library: Library) -> None:
+    citation = Citation(rank=1, article_id="a", title="Ferry", sentence="S.", start=0, end=2, score=1.0,
+                        context="S.", date="2025-03-04", source="Fjord <Herald>")
+    assert "[1] Ferry · 2025-03-04 · Fjord &lt;Herald&gt;</span>" in answer_html.format_citation(citation)
+    assert answer_html._link("javascript:alert(1)") == ""
+    assert answer_html._link("https://x.example/a?b=1&c=2") == (
+        '<a class="qa-source-link" href="https://x.example/a?b=1&amp;c=2" target="_blank" '
+        'rel="noopener noreferrer">https://x.example/a?b=1&amp;c=2</a>')
