@@ -27,6 +27,7 @@ from qa.answer_html import (  # noqa: E402
 from qa.articles import ARTICLE_SUFFIXES  # noqa: E402
 from qa.chat import Chat  # noqa: E402
 from qa.library import Library  # noqa: E402
+from qa.question import check_top_k  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, add_uploads  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -93,13 +94,20 @@ def answer_to_dict(answer: Answer) -> dict:
     return dataclasses.asdict(answer)
 
 
+def _whole_number(top_k: object) -> object:
+    """The slider sends floats (3.0): a whole one becomes an int, anything else goes on to be refused by name."""
+    if isinstance(top_k, float) and top_k.is_integer():
+        return int(top_k)
+    return DEFAULT_TOP_K if top_k is None else top_k
+
+
 def build_app(library: Library) -> gr.Blocks:
     """Build the web UI over a library; each browser session gets its own Chat."""
 
     def ask(question: str, top_k: float, chat: Chat | None) -> tuple[dict, Chat]:
         chat = chat or Chat(library)
         try:
-            answer = chat.ask(question or "", top_k=min(max(int(top_k or DEFAULT_TOP_K), 1), MAX_TOP_K))
+            answer = chat.ask(question or "", top_k=check_top_k(_whole_number(top_k), MAX_TOP_K))
         except ValueError as error:
             raise gr.Error(str(error)) from error
         return answer_to_dict(answer), chat

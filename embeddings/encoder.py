@@ -70,7 +70,7 @@ class Encoder:
 
     backend, precision = "torch", "fp32"
 
-    def __init__(self, model_name: str | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model_name: str | None = None, batch_size: int = 64, local_only: bool = False) -> None:
         from sentence_transformers import SentenceTransformer  # heavy import: only when a model is loaded
         from transformers.utils import logging as transformers_logging
 
@@ -84,13 +84,18 @@ class Encoder:
         if is_local:
             verify_weights(Path(source), expected_sha256)
         logger.info("Loading sentence encoder %s from %s", self.name, source)
-        self._model = SentenceTransformer(
-            source,
-            device="cpu",
-            trust_remote_code=False,
-            local_files_only=is_local,
-            model_kwargs={"use_safetensors": True},
-        )
+        try:
+            self._model = SentenceTransformer(
+                source,
+                device="cpu",
+                trust_remote_code=False,
+                local_files_only=is_local or local_only,
+                model_kwargs={"use_safetensors": True},
+            )
+        except OSError as error:  # not on this machine (local_only), or the hub cannot be reached
+            where = "is not installed on this machine" if local_only else "could not be loaded or downloaded"
+            raise ValueError(f"The model {self.name!r} {where} ({str(error).splitlines()[0]}). Install it, "
+                             f"or choose another with --model") from error
         # sentence-transformers renamed this method; accept both names.
         dimension = getattr(self._model, "get_embedding_dimension", None)
         self.dim = int((dimension or self._model.get_sentence_embedding_dimension)())
@@ -130,20 +135,22 @@ def provenance(encoder: Encoder) -> dict[str, str | None]:
     return {"backend": encoder.backend, "precision": encoder.precision, "file_sha256": encoder.file_sha256}
 
 
-def load_encoder(model_name: str | None = None) -> Encoder:
+def load_encoder(model_name: str | None = None, local_only: bool = False) -> Encoder:
     """Load a model once per process and share it.
 
     The pinned default model runs on ONNX Runtime (embeddings/onnx_encoder.py: no torch on the question path, a
     tenth of the start-up time); set QA_ENCODER_BACKEND=torch for sentence-transformers. Any other model, named by
     hub name or local path, runs on sentence-transformers. Both give the same vectors (cosine >= 0.9999, a test).
     QA_ENCODER_BACKEND=onnx-int8 runs a dynamically quantized copy: other vectors (cosine 0.96 to fp32 on
-    average), so an index built with one precision is refused by the other.
+    average), so an index built with one precision is refused by the other. `local_only`: never download (a
+    model an index names is loaded from this machine or refused at once; only a model the user names may come
+    from the hub).
     """
-    return _load_encoder(model_name or default_model_name(), os.environ.get(BACKEND_ENV_VAR) or "onnx")
+    return _load_encoder(model_name or default_model_name(), os.environ.get(BACKEND_ENV_VAR) or "onnx", local_only)
 
 
 @lru_cache(maxsize=4)
-def _load_encoder(model_name: str, backend: str) -> Encoder:
+def _load_encoder(model_name: str, backend: str, local_only: bool = False) -> Encoder:
     if backend not in BACKENDS:
         raise ValueError(f"{BACKEND_ENV_VAR}={backend!r}: use one of {', '.join(BACKENDS)}")
     source, expected_sha256 = resolve_model(model_name)
@@ -160,4 +167,4 @@ def _load_encoder(model_name: str, backend: str) -> Encoder:
             if precision == "int8":  # sentence-transformers would make other vectors than the index's
                 raise
             logger.warning("ONNX Runtime encoder unavailable (%s); using sentence-transformers", error)
-    return Encoder(model_name)
+    return Encoder(model_name, local_only=local_only)

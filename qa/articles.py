@@ -110,8 +110,8 @@ def _read_file(path: Path, root: Path) -> list[Article]:
     article_id = _file_article_id(path, root)
     path = path.resolve()
     try:
-        text = decode(path.read_bytes())
         suffix = path.suffix.lower()
+        text = decode(path.read_bytes(), nul_means_binary=suffix != ".jsonl")
         if suffix == ".jsonl":
             return _parse_jsonl(text, path)
         if suffix in FEED_SUFFIXES:
@@ -177,11 +177,13 @@ def _parse_jsonl(text: str, path: Path) -> list[Article]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line)  # a line with a NUL byte or other control character is not JSON
+            if record.get("id") in (None, ""):
+                raise ValueError("no id (null or empty)")
             article_id, body = str(record["id"]), record["text"]
             if not isinstance(body, str) or not body.strip():
                 raise ValueError("empty text")
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
             problems.append(f"line {line_number}: {error!r}")
             continue
         title = str(record.get("title") or "") or make_title(body)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from qa.answer import Answer
 from qa.library import Library
-from qa.question import NAME_PATTERN, clean_question, names_in
+from qa.question import NAME_PATTERN, check_top_k, clean_question, names_in
 from qa.text import STOPWORDS, content_words, fold, words
 
 MAX_TURNS_KEPT = 50
@@ -42,6 +42,7 @@ _STOPWORD_PATTERN = "|".join(sorted(STOPWORDS))
 _TOPIC = re.compile(rf"(?P<the>\bthe\s+(?:[a-z]+\s+)?)?(?P<name>{NAME_PATTERN}(?:\s+and\s+{NAME_PATTERN})?)"
                     rf"(?(the)(?:\s+(?!(?:{_STOPWORD_PATTERN})\b)[a-z]+)?)")
 _POSSESSIVE = re.compile(r"[’']s$")
+_BARE_FOLLOW_UP = re.compile(r"^(?P<bare>[^()]+?) \((?P<topic>.+)\)$")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class Chat:
             self._turns.clear()
 
     def ask(self, question: str, top_k: int = 3) -> Answer:
-        """Answer a question, resolving it against the previous turn when it is a follow-up."""
+        """Answer a question, resolving it against the previous turn when it is a follow-up; ValueError for a
+        question that is not usable text or a top_k that is not a whole number in range."""
+        question, top_k = clean_question(question), check_top_k(top_k)
         with self._lock:
             previous = self._turns[-1].answer if self._turns else None
             answered = {(c.article_id, c.start) for turn in self._turns if turn.answer.found
@@ -141,13 +144,21 @@ def resolve(question: str, previous: Answer | None,
         topic = _topic_phrase(previous_query, articles_with, plural=pronoun in _PLURAL_PRONOUNS)
         query = _replace_word(question, pronoun, topic) if topic else question
     elif not own_words and not person:  # "Why?", "Tell me more": the previous query says what about
-        query = f"{question} ({previous_query})"
+        query = f"{question} ({_unwrapped(previous_query)})"
     # Only an answer the user was given sets the topic; "closest" sentences are often off topic.
     prefer = (previous.citations[0].article_id,) if previous.found and previous.citations else ()
     if prefer and not all(prefer[0] in (articles_with(m.group()) or prefer) for m in names_in(question)):
         prefer = ()  # the question names what the previous article never mentions: a new topic
     more = any(t in _MORE_WORDS for t in tokens)
     return Resolution(query, prefer, skip_answered=more, continue_previous=more and not own_words)
+
+
+def _unwrapped(query: str) -> str:
+    """The topic inside a query that this rule wrote ("Why? (Who co-chaired the dialogue?)"), so that "Why?" after
+    "Why?" asks about the same topic instead of nesting it again, growing by a turn each time."""
+    while (match := _BARE_FOLLOW_UP.match(query)) and not content_words(match.group("bare")):
+        query = match.group("topic")
+    return query
 
 
 def _elided_subject(question: str) -> str | None:

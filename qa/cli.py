@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qa.answer import Answer
 from qa.articles import MAX_FILE_BYTES
+from qa.index_folder import IndexBusy
 
 EXIT_BAD_INPUT = 2
 
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                        "(default: $QA_MODEL, else all-MiniLM-L6-v2 from the pinned package)")
     index.add_argument("--rebuild", action="store_true", help="build from scratch, replacing the index folder "
                        "only once the new one is complete (for a damaged index or a new model)")
+    index.add_argument("--wait", action="store_true", help="if another process is updating the index, wait for "
+                       "it (default: stop at once with a message)")
     index.add_argument("--max-file-mb", type=float, default=MAX_FILE_BYTES / 1_048_576,
                        help=f"skip files larger than this, with a warning (default {MAX_FILE_BYTES // 1_048_576})")
 
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove", help="remove articles from the index by id (qa list shows them)")
     remove.add_argument("ids", nargs="+", metavar="ID", help="article ids")
     _add_index_option(remove)
+    remove.add_argument("--wait", action="store_true", help="if another process is updating the index, wait")
 
     ask = commands.add_parser("ask", help="answer a question with cited sentences")
     ask.add_argument("question", help="the question, in quotes")
@@ -104,10 +108,11 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError(f"--max-file-mb must be positive, got {args.max_file_mb}")
         max_bytes = int(args.max_file_mb * 1_048_576)
         if args.rebuild:
-            library = Library.rebuild(args.source, args.index, model=args.model, max_file_bytes=max_bytes)
+            library = Library.rebuild(args.source, args.index, model=args.model, max_file_bytes=max_bytes,
+                                      wait=args.wait)
         else:
             library, plan = Library.build_with_changes(args.source, args.index, model=args.model,
-                                                       max_file_bytes=max_bytes)
+                                                       max_file_bytes=max_bytes, wait=args.wait)
             print(f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.removed)} removed, "
                   f"{plan.unchanged} unchanged")
             for note in plan.notes():
@@ -118,6 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         _print_listing(_open_library(args.index).articles(), args.json)
     elif args.command == "remove":
         library = _open_library(args.index)
+        library.wait_for_writer = args.wait
         removed = library.remove(args.ids)
         print(f"Removed {removed} article(s); {library.counts()[0]} left")
     elif args.command == "ask":
@@ -143,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="qa: %(message)s")
     try:
         return _run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, sqlite3.DatabaseError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError, sqlite3.DatabaseError, IndexBusy) as error:
         print(f"qa: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

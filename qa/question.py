@@ -9,6 +9,9 @@ from qa.text import content_words, words
 
 MAX_QUESTION_CHARS = 1000
 MAX_QUERY_WORDS = 32
+MAX_TOP_K = 100
+# Terminal colour and cursor codes ("\x1b[31m"): removed whole, so "[31m" is never glued to the next word.
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 # A capitalised word and runs of them: "Israel", "Vietnam-Japan", "Ngo Xuan Lich".
 NAME_PATTERN = r"[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*(?:\s+[A-ZÀ-ỸĐ][\wÀ-ỹ’'\-]*)*"
 _NAME = re.compile(NAME_PATTERN)
@@ -19,14 +22,22 @@ def clean_question(question: str) -> str:
     if not isinstance(question, str):
         raise ValueError(f"A question must be text, not {type(question).__name__}")
     if len(question) > MAX_QUESTION_CHARS:
-        raise ValueError(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS} "
-                         "(MAX_QUESTION_CHARS). Ask a shorter question.")
-    question = question.encode("utf-8", "replace").decode("utf-8")
+        raise ValueError(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}. "
+                         "Ask a shorter question.")
+    question = _ANSI_ESCAPE.sub("", question).encode("utf-8", "replace").decode("utf-8")
     question = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in question)
     question = " ".join(question.split())
     if not question:
         raise ValueError("The question is empty: type a question about the articles.")
     return question
+
+
+def check_top_k(top_k: object, maximum: int = MAX_TOP_K) -> int:
+    """top_k as an int; ValueError naming the parameter and its range for anything but a whole number in it
+    (2.5, nan, "3", True)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= maximum:
+        raise ValueError(f"top_k must be a whole number from 1 to {maximum}, got {top_k!r}")
+    return top_k
 
 
 def fts_query_for(question: str) -> str:

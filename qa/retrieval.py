@@ -17,7 +17,7 @@ from qa.captions import role_score
 from qa.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.evidence import QuestionEvidence, read_evidence
 from qa.highlight import answer_highlights
-from qa.question import MAX_QUERY_WORDS, clean_question, fts_query_for, name_units
+from qa.question import MAX_QUERY_WORDS, check_top_k, clean_question, fts_query_for, name_units
 from qa.ranking.answer_type import asked_kind
 from qa.ranking.model import DEFAULT_MODEL_PATH, RankingModels, load_models
 from qa.ranking.sentence_evidence import SENTENCE_FEATURES, question_stems, sentence_evidence
@@ -173,8 +173,7 @@ class Retriever:
     def citations(self, question: str, top_k: int = 10, settings: RetrievalSettings | None = None
                   ) -> list[Citation]:
         """Rank cited sentences for a question, best first."""
-        if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        top_k = check_top_k(top_k)
         question = clean_question(question)
         ranked, candidates = self.rank(question, top_k, settings)
         return self._cite(question, ranked, candidates.evidence)
@@ -183,8 +182,7 @@ class Retriever:
                threshold: float | None = None, searched_for: str = "",
                prefer_article_ids: Collection[str] = (), skip: Collection[tuple[str, int]] = ()) -> Answer:
         """Answer with cited sentences, or "not found" when the best evidence is weak."""
-        if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        top_k = check_top_k(top_k)
         question = clean_question(question)
         query = clean_question(searched_for) if searched_for else question
         ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids, skip)

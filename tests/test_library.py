@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from embeddings.encoder import Encoder
-from qa.library import MANIFEST, STORE, VECTORS, Library
+from qa.index_folder import MANIFEST, STORE, VECTORS
+from qa.library import Library
 from qa.retrieval import FEATURES, RetrievalSettings
 
 ROOT = Path(__file__).resolve().parent.parent

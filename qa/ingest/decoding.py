@@ -38,15 +38,16 @@ def declared_encoding(raw: bytes) -> str | None:
     return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
 
 
-def decode(raw: bytes) -> str:
-    """Decode a file's bytes; raise NotText for a binary file or one no encoding reads."""
+def decode(raw: bytes, nul_means_binary: bool = True) -> str:
+    """Decode a file's bytes; raise NotText for a binary file or one no encoding reads. `nul_means_binary=False`
+    for a file of records (JSONL), where a NUL byte spoils one line, not the file."""
     declared = declared_encoding(raw)
     if declared:
         try:
             return raw.decode(declared)
         except UnicodeDecodeError:
             pass  # a wrong declaration is common: fall through to detection
-    if b"\0" in raw[:8192]:
+    if nul_means_binary and b"\0" in raw[:8192]:
         raise NotText("binary file (NUL bytes, no byte-order mark)")
     try:
         return raw.decode("utf-8")

@@ -1,0 +1,182 @@
+"""The files of an index folder and the rules that keep them consistent across processes.
+
+- `manifest.json`: format, model, encoder, counts, the store generation the vectors match, and the sha256 of
+  `vectors.faiss`, verified on every load (a flipped byte is found, and the vectors rebuilt from the store);
+- `store.sqlite`: the source of truth (qa/store.py), checked with SQLite's quick_check and against the manifest;
+- `vectors.faiss`: rebuildable from the store at any time;
+- a write lock beside the folder (`.NAME.lock`: it must outlive the folder's renames during a rebuild), held by
+  a writer for the whole update, the vector file included. filelock provides it: a maintained cross-platform
+  lock whose waits can time out, so a second writer can fail fast or wait and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from embeddings.atomic import write_text_atomically
+from embeddings.encoder import Encoder, sha256_of
+from embeddings.index import VectorIndex
+from qa.store import Store
+
+logger = logging.getLogger(__name__)
+
+# 2: sentence subjects and article centroids; 3: named entities and verb counts; 4: word counts; 5: article source,
+# MinHash and absolute file paths, the vector file's sha256
+FORMAT_VERSION = 5
+MANIFEST, STORE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
+
+
+class IndexBusy(RuntimeError):
+    """Another process is updating the index, and the caller chose not to wait."""
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"rebuild it with: qa index YOUR_ARTICLES_FOLDER --index {index_dir} --rebuild"
+
+
+class WriteLock:
+    """One writer per index folder across processes (a file lock) and threads (a re-entrant lock)."""
+
+    def __init__(self, index_dir: Path) -> None:
+        from filelock import FileLock
+
+        self.index_dir = index_dir
+        self._file = FileLock(str(index_dir.parent / f".{index_dir.name}.lock"))
+        self._threads = threading.RLock()
+
+    @contextmanager
+    def held(self, wait: bool = True) -> Iterator[None]:
+        """Hold the lock; if another process holds it, wait (saying so) or raise IndexBusy."""
+        from filelock import Timeout
+
+        with self._threads:
+            try:
+                self._file.acquire(timeout=0)
+            except Timeout:
+                if not wait:
+                    raise IndexBusy(f"{self.index_dir} is being updated by another process: try again when it "
+                                    "is done, or pass --wait to wait for it") from None
+                logger.warning("Waiting for another process to finish updating %s", self.index_dir)
+                self._file.acquire()
+            try:
+                yield
+            finally:
+                self._file.release()
+
+
+_locks: dict[Path, WriteLock] = {}
+_locks_guard = threading.Lock()
+
+
+def write_lock(index_dir: Path) -> WriteLock:
+    """The process's one WriteLock for a folder: two lock files open on one folder would block each other."""
+    key = index_dir.resolve()
+    key.parent.mkdir(parents=True, exist_ok=True)
+    with _locks_guard:
+        return _locks.setdefault(key, WriteLock(key))
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """Read and check the manifest; raise FileNotFoundError or ValueError with the fix."""
+    path = index_dir / MANIFEST
+    if not path.exists():
+        raise FileNotFoundError(f"No index at {index_dir}: build it with: qa index YOUR_ARTICLES_FOLDER "
+                                f"--index {index_dir}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest["format_version"] != FORMAT_VERSION:
+            raise ValueError(f"format version {manifest['format_version']}, this program reads {FORMAT_VERSION}")
+        manifest["model"], manifest["dim"] = str(manifest["model"]), int(manifest["dim"])
+        manifest["generation"], manifest["articles"] = int(manifest["generation"]), int(manifest["articles"])
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} is damaged or unsupported ({error}): {rebuild_hint(index_dir)}") from error
+    return manifest
+
+
+def manifest_stamp(index_dir: Path) -> tuple[int, int, int] | None:
+    """What changes whenever a writer replaces the manifest (it is renamed into place): a reader compares it
+    before each question to see whether to reload. One stat call."""
+    try:
+        status = (index_dir / MANIFEST).stat()
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def write_manifest(index_dir: Path, fields: dict) -> None:
+    write_text_atomically(index_dir / MANIFEST, json.dumps({"format_version": FORMAT_VERSION, **fields}, indent=2)
+                          + "\n")
+
+
+def check_vector_maker(index_dir: Path, manifest: dict, encoder: Encoder) -> None:
+    """Refuse an encoder whose vectors differ from those the index holds: another precision (int8 and fp32 are
+    at cosine 0.96 on average), or other pinned weights. ONNX Runtime and torch at fp32 make the same vectors
+    (cosine >= 0.9999, tests/test_onnx_encoder.py), so either may read the other's index."""
+    made_by = manifest.get("encoder") or {"backend": "onnx", "precision": "fp32", "file_sha256": None}
+    if made_by["precision"] != encoder.precision:
+        backend = "onnx-int8" if made_by["precision"] == "int8" else "onnx"
+        raise ValueError(f"{index_dir} holds {made_by['precision']} vectors ({made_by['backend']}) but this encoder "
+                         f"makes {encoder.precision} ({encoder.backend}): set QA_ENCODER_BACKEND={backend}, or "
+                         f"{rebuild_hint(index_dir)}")
+    if made_by["backend"] == encoder.backend and None not in (made_by["file_sha256"], encoder.file_sha256) \
+            and made_by["file_sha256"] != encoder.file_sha256:
+        raise ValueError(f"{index_dir} was embedded by {encoder.backend} file sha256 {made_by['file_sha256']}, this "
+                         f"one is {encoder.file_sha256}: {rebuild_hint(index_dir)}")
+
+
+def open_store(index_dir: Path, manifest: dict) -> Store:
+    """Open the store; ValueError with the rebuild command if it is missing, empty, damaged, or holds fewer
+    articles than the manifest says (a store replaced by an empty file would otherwise open as an empty index)."""
+    path = index_dir / STORE
+    if not path.exists() or path.stat().st_size == 0:
+        raise ValueError(f"{path} is {'missing' if not path.exists() else 'empty (0 bytes)'}: "
+                         f"{rebuild_hint(index_dir)}")
+    try:
+        store = Store(path)
+        store.check()
+        articles = store.counts()[0]
+    except sqlite3.DatabaseError as error:
+        raise ValueError(f"{path} is damaged ({error}): {rebuild_hint(index_dir)}") from error
+    if articles == 0 and manifest["articles"] > 0:
+        raise ValueError(f"{path} holds no articles but the manifest lists {manifest['articles']}: "
+                         f"{rebuild_hint(index_dir)}")
+    return store
+
+
+def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[VectorIndex, bool]:
+    """The vector index, and whether the file on disk was unusable: damaged, changed since it was written (its
+    sha256 differs from the manifest's), or older than the store; then it is rebuilt in memory from the store's
+    vectors, and the next write saves it."""
+    generation = int(store.get_setting("generation") or 0)
+    path = index_dir / VECTORS
+    try:
+        if manifest.get("vectors_sha256") not in (None, sha256_of(path)):
+            raise ValueError("its sha256 differs from the manifest's (the file was changed or damaged)")
+        vectors = VectorIndex.load(path, manifest["dim"])
+        if manifest["generation"] == generation and len(vectors) == store.counts()[1]:
+            return vectors, False
+        problem = "older than the store (an update was interrupted)"
+    except (ValueError, OSError) as error:
+        problem = str(error)
+    logger.warning("Vector index %s: %s; rebuilding it from the store", path, problem)
+    ids, matrix = store.all_vectors(manifest["dim"])
+    return (VectorIndex.build(ids, matrix, manifest["dim"]) if len(ids) else VectorIndex(manifest["dim"])), True
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """Delete what killed writers left: temporary files in the folder and an unfinished rebuild beside it. Only
+    under the write lock, when no other writer can be making them."""
+    for leftover in index_dir.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+        logger.info("Removed %s, left by an interrupted update", leftover)
+    rebuilding = index_dir.with_name(index_dir.name + ".rebuilding")
+    if rebuilding.is_dir():
+        shutil.rmtree(rebuilding, ignore_errors=True)
+        logger.info("Removed %s, left by an interrupted rebuild", rebuilding)
