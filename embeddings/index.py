@@ -74,6 +74,10 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def ids(self) -> np.ndarray:
+        """Every id held, sorted: a store and its vector index agree when their ids are the same."""
+        return np.sort(faiss.vector_to_array(self._index.id_map).astype(np.int64))
+
     def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         """Add vectors under the given ids."""
         vectors = _check_vectors(vectors, self.dim)
