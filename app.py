@@ -15,6 +15,7 @@ from pathlib import Path
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read when gradio is imported: send no usage reports
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from qa.answer import Answer  # noqa: E402
 from qa.answer_html import (  # noqa: E402
@@ -28,6 +29,7 @@ from qa.articles import ARTICLE_SUFFIXES  # noqa: E402
 from qa.chat import Chat  # noqa: E402
 from qa.library import Library  # noqa: E402
 from qa.question import check_top_k  # noqa: E402
+from qa.request_guard import RequestGuard  # noqa: E402
 from qa.uploads import MAX_UPLOAD_BYTES, add_uploads  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,13 @@ DEFAULT_TOP_K, MAX_TOP_K = 3, 10
 # Questions run in parallel (readers never block each other); uploads one at a time (one writer).
 QUESTION_CONCURRENCY = 4
 QUEUE_MAX_SIZE = 100
-SESSION_SECONDS = 2 * 3600  # a conversation idle this long is forgotten
+SESSION_SECONDS = 3600  # a conversation idle this long is forgotten
+# At most this many conversations are kept (the oldest go first): about 55 KB each, so a server that many
+# visitors open stays within about 30 MB of session state instead of growing for hours.
+MAX_SESSIONS = 500
+# Gradio keeps every file posted to its upload route in its cache; the app reads uploads and deletes them at
+# once, and Gradio's cache cleaner removes any other file (posted to the raw route, never used) after 10 minutes.
+CACHE_CLEANING = (300, 600)  # (every s, older than s)
 # Gradio's default theme loads Source Sans Pro and IBM Plex Mono at weights 400 and 600, but the SemiBold files it
 # bundles are subsets of 55 and 75 glyphs: every semibold heading, label and title was drawn in two fonts ("News Q"
 # in a fallback, "A" in Source Sans). Their Regular and Bold files are complete (Vietnamese letters included), and
@@ -94,6 +102,12 @@ def answer_to_dict(answer: Answer) -> dict:
     return dataclasses.asdict(answer)
 
 
+def _user_error(message: str) -> gr.Error:
+    """An error the user made, shown to them and logged in one line: no traceback in the server's log."""
+    logger.info("Refused a request: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
 def _whole_number(top_k: object) -> object:
     """The slider sends floats (3.0): a whole one becomes an int, anything else goes on to be refused by name."""
     if isinstance(top_k, float) and top_k.is_integer():
@@ -109,7 +123,7 @@ def build_app(library: Library) -> gr.Blocks:
         try:
             answer = chat.ask(question or "", top_k=check_top_k(_whole_number(top_k), MAX_TOP_K))
         except ValueError as error:
-            raise gr.Error(str(error)) from error
+            raise _user_error(str(error)) from error
         return answer_to_dict(answer), chat
 
     def show_article(event: gr.EventData) -> str:
@@ -127,14 +141,15 @@ def build_app(library: Library) -> gr.Blocks:
     def remove_articles(article_ids: list[str]) -> str:
         """Remove articles by id; an unknown id is an error, and then nothing is removed."""
         if not isinstance(article_ids, list) or not all(isinstance(i, str) for i in article_ids) or not article_ids:
-            raise gr.Error("article_ids must be a non-empty list of article ids (see /library)")
+            raise _user_error("article_ids must be a non-empty list of article ids (see /library)")
         try:
             removed = library.remove(article_ids)
         except ValueError as error:
-            raise gr.Error(str(error)) from error
+            raise _user_error(str(error)) from error
         return f"Removed {removed} article(s); {library.counts()[0]} left"
 
-    with gr.Blocks(title="News QA: answers with cited sentences", analytics_enabled=False) as demo:
+    with gr.Blocks(title="News QA: answers with cited sentences", analytics_enabled=False,
+                   delete_cache=CACHE_CLEANING) as demo:
         chat_state = gr.State(None, time_to_live=SESSION_SECONDS)
         gr.HTML("<h2 style='margin:0.2em 0'>News QA</h2><p style='margin:0'>Answers from the news articles, "
                 "each with the sentences it comes from.</p>", padding=False)
@@ -193,7 +208,8 @@ def serve(library: Library, host: str = "127.0.0.1", port: int = 7860) -> gr.Blo
     demo = build_app(library)
     # Gradio refuses bigger files before they reach disk; read_upload says why to API callers too.
     demo.launch(server_name=host, server_port=port, share=False, max_file_size=MAX_UPLOAD_BYTES,
-                prevent_thread_lock=True, quiet=True, theme=THEME)
+                prevent_thread_lock=True, quiet=True, theme=THEME, state_session_capacity=MAX_SESSIONS,
+                app_kwargs={"middleware": [Middleware(RequestGuard)]})
     return demo
 
 

@@ -22,7 +22,8 @@ def read_upload(path: Path) -> list[Article]:
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise ValueError(f"{size / 1_048_576:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 1_048_576} MB")
-    text = decode(path.read_bytes())  # NotText, a ValueError, says why
+    # NotText, a ValueError, says why; in JSONL a NUL byte spoils one record, not the file.
+    text = decode(path.read_bytes(), nul_means_binary=path.suffix.lower() != ".jsonl")
     if path.suffix.lower() in (".jsonl", *FEED_SUFFIXES):
         articles = read_articles(path)  # one article per line or entry; bad ones are skipped with a warning
         if not articles:
@@ -36,7 +37,8 @@ def read_upload(path: Path) -> list[Article]:
 
 def add_uploads(library: Library, paths: list[str] | None) -> str:
     """Index uploaded files at once; return a message naming what was added and what was refused, and why."""
-    paths = paths or []
+    # The same file sent twice arrives as one cached path: read it once (a second read found it deleted).
+    paths = list(dict.fromkeys(paths or []))
     articles, refused = [], []
     for number, name in enumerate(paths):
         path = Path(name)
@@ -44,7 +46,9 @@ def add_uploads(library: Library, paths: list[str] | None) -> str:
             if number >= MAX_UPLOAD_FILES:
                 raise ValueError(f"at most {MAX_UPLOAD_FILES} files at a time")
             articles += read_upload(path)
-        except (OSError, ValueError) as error:
+        except OSError as error:  # its message names the server's temporary path: never shown to the user
+            refused.append(f"{path.name} (could not be read: {error.strerror or 'input/output error'})")
+        except ValueError as error:
             refused.append(f"{path.name} ({error})")
         finally:
             path.unlink(missing_ok=True)  # the upload lives on in the index only; it is never served back
