@@ -1,7 +1,7 @@
 """Does the encoder know what an absent question word means? The test behind the "not found" blocker.
 
 A question word that the cited article never uses ("give" when it says "present") counts against answering
-(qa/confidence.py). That evidence could be softened for a word whose meaning the article carries in other words.
+(qa/search/confidence.py). That evidence could be softened for a word whose meaning the article carries in other words.
 For each seed question and conversation turn whose top sentence's article lacks some of its words, this finds
 each absent word's best match among the article's words by the encoder's contextual token vectors (the word as
 used in the question against every word piece as used in the article), and takes the weakest of the question's
@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.retrieval import RESULTS  # noqa: E402
 from embeddings.encoder import Encoder  # noqa: E402
 from qa.answer import Answer  # noqa: E402
-from qa.cases import load_question_set  # noqa: E402
 from qa.chat import Chat  # noqa: E402
-from qa.confidence import absent_terms  # noqa: E402
 from qa.defaults import SEEDS_DIR, default_library  # noqa: E402
+from qa.evaluation.cases import load_question_set  # noqa: E402
 from qa.library import Library  # noqa: E402
+from qa.search.confidence import absent_terms  # noqa: E402
 from qa.text import fold  # noqa: E402
 
 

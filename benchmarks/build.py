@@ -35,7 +35,7 @@ ROWS = {
 def run_part(part: str, sentences: int) -> dict:
     """Time one row in this process: {"sentences": n, "seconds": s}."""
     from benchmarks.query_path import synthetic_articles
-    from qa.sentences import split_sentences
+    from qa.ingest.sentences import split_sentences
 
     articles = synthetic_articles(sentences)
     texts = [a.text[s.start:s.end] for a in articles for s in split_sentences(a.text)]
@@ -60,7 +60,7 @@ def run_part(part: str, sentences: int) -> dict:
         started = time.perf_counter()
         encoder.encode(texts, show_progress=False)
         return {"sentences": len(texts), "seconds": time.perf_counter() - started}
-    from qa.entities import load_recognizer
+    from qa.ingest.entities import load_recognizer
     from qa.library import Library
 
     load_recognizer().annotate([articles[0].text], [[(0, 10)]])

@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     warm = {backend: warm_query_ms(backend) for backend in ("torch", "onnx")}
     lines += ["", "| one question's vector, warm, 1 thread | ms (median of 200) |", "|---|---|",
               *(f"| {backend} | {ms:.2f} |" for backend, ms in warm.items())]
-    from qa.articles import read_articles
-    from qa.sentences import split_sentences
+    from qa.ingest.articles import read_articles
+    from qa.ingest.sentences import split_sentences
 
     articles = read_articles(ROOT / "data" / "news-dev" / "articles")
     texts = [a.text[x.start:x.end] for a in articles for x in split_sentences(a.text)]

@@ -48,8 +48,8 @@ def state(index: Path) -> tuple[bool, set[str]]:
     """(consistent, article ids): store ids == vector ids, manifest sha256 == file, counts agree."""
     from embeddings.encoder import sha256_of
     from embeddings.index import VectorIndex
-    from qa.index_folder import MANIFEST, STORE, VECTORS
-    from qa.store import Store
+    from qa.index.folder import MANIFEST, STORE, VECTORS
+    from qa.index.store import Store
 
     manifest = json.loads((index / MANIFEST).read_text())
     store = Store(index / STORE)

@@ -1,5 +1,5 @@
 """Saved news pages through the project's reader: the story kept, the page furniture left out. Trafilatura
-(qa/ingest/pages.py, what `qa index` uses) beside the visible-text reader it replaced (qa.articles.html_to_text,
+(qa/ingest/pages.py, what `qa index` uses) beside the visible-text reader it replaced (qa.ingest.articles.html_to_text,
 which now reads only feed entries' HTML fragments), on the same pages, in the same run.
 
 Pages: the development set's four HTML pages (cookie banners, menus, share buttons, related stories, footers).
@@ -24,7 +24,7 @@ from pathlib import Path
 import lxml.html
 
 from benchmarks.report import markdown, save_results
-from qa.articles import html_to_text
+from qa.ingest.articles import html_to_text
 from qa.ingest.pages import extract_page
 
 ROOT = Path(__file__).resolve().parent.parent

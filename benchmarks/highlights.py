@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.retrieval import DEFAULT_DATA, RESULTS  # noqa: E402
-from qa.cases import load_squad  # noqa: E402
-from qa.evaluation_metrics import question_type  # noqa: E402
+from qa.evaluation.cases import load_squad  # noqa: E402
+from qa.evaluation.metrics import question_type  # noqa: E402
 from qa.highlight import answer_highlights  # noqa: E402
 from qa.library import Library  # noqa: E402
 

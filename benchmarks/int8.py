@@ -19,9 +19,9 @@ from benchmarks.cold_start import encoder_speed
 from benchmarks.report import markdown, save_results
 from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
 from embeddings.onnx_encoder import OnnxEncoder
-from qa.articles import read_articles
+from qa.ingest.articles import read_articles
+from qa.ingest.sentences import split_sentences
 from qa.library import Library
-from qa.sentences import split_sentences
 from training.examples import SOURCES, gather
 from training.fit_ranker import cross_validate, summary
 

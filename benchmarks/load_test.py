@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 
-from qa.cases import load_question_set  # noqa: E402
+from qa.evaluation.cases import load_question_set  # noqa: E402
 
 SERVER_START_SECONDS = 180
 UPLOAD_AFTER_ANSWERS = 40

@@ -30,10 +30,10 @@ import faiss
 import numpy as np
 
 from benchmarks.report import markdown, save_results
-from qa.articles import Article, read_articles
-from qa.cases import load_question_set
+from qa.evaluation.cases import load_question_set
+from qa.ingest.articles import Article, read_articles
+from qa.ingest.sentences import split_sentences
 from qa.library import Library
-from qa.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "data" / "news-dev"

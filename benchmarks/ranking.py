@@ -13,7 +13,7 @@ import argparse
 from collections.abc import Sequence
 
 from benchmarks.report import markdown, save_results
-from qa.retrieval import FEATURES
+from qa.search.retrieval import FEATURES
 from training.examples import gather, training_library
 from training.fit_ranker import FOLDS, NOT_FOUND_THRESHOLD, HeldOut, cross_validate, held_out_conversations, summary
 

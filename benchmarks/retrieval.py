@@ -26,9 +26,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.cases import Case, load_squad  # noqa: E402
+from qa.evaluation.cases import Case, load_squad  # noqa: E402
 from qa.library import Library  # noqa: E402
-from qa.retrieval import RetrievalSettings  # noqa: E402
+from qa.search.retrieval import RetrievalSettings  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad-dev-v1.1-super-bowl-50.json"
 RESULTS = ROOT / "benchmarks" / "results"

@@ -23,7 +23,7 @@ from benchmarks.query_path import DEV, large_library
 from benchmarks.report import markdown, save_results
 from embeddings.encoder import DEFAULT_MODEL_SHA256, resolve_model
 from embeddings.onnx_encoder import OnnxEncoder
-from qa.cases import load_question_set
+from qa.evaluation.cases import load_question_set
 from qa.library import Library
 
 CONCURRENT = 4

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from qa.answer import Answer, Citation
 from qa.chat import Chat
-from qa.evaluation import evaluate
+from qa.evaluation.evaluate import evaluate
 from qa.library import Library
-from qa.retrieval import RetrievalSettings
+from qa.search.retrieval import RetrievalSettings
 
 
 def ask(question: str, top_k: int = 3, library: Library | None = None) -> Answer:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from qa.answer import Answer
 from qa.library import Library
-from qa.question import NAME_PATTERN, check_top_k, clean_question, names_in
+from qa.search.question import NAME_PATTERN, check_top_k, clean_question, names_in
 from qa.text import STOPWORDS, content_words, fold, words
 
 MAX_TURNS_KEPT = 50

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from qa.answer import Answer
-from qa.articles import MAX_FILE_BYTES
-from qa.index_folder import IndexBusy
+from qa.index.folder import IndexBusy
+from qa.ingest.articles import MAX_FILE_BYTES
 
 EXIT_BAD_INPUT = 2
 
@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
 
-    from qa.evaluation_cli import add_eval_command
+    from qa.evaluation.cli import add_eval_command
 
     add_eval_command(commands)
 
@@ -133,11 +133,11 @@ def _run(args: argparse.Namespace) -> int:
         else:
             _print_answer(answer)
     elif args.command == "serve":
-        from app import launch
+        from qa.web.app import launch
 
         launch(_open_library(args.index), host=args.host, port=args.port)
     elif args.command == "eval":
-        from qa.evaluation_cli import run_eval
+        from qa.evaluation.cli import run_eval
 
         return run_eval(args)
     return 0

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from qa.entities import Entity
-from qa.ranking.answer_type import asked_kind, new_entities
+from qa.ingest.entities import Entity
+from qa.search.answer_type import asked_kind, new_entities
 from qa.text import STOPWORDS, fold, words
 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"

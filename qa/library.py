@@ -1,4 +1,4 @@
-"""The library: one index folder (qa/index_folder.py) opened for questions and updates.
+"""The library: one index folder (qa/index/folder.py) opened for questions and updates.
 
 Updates are incremental and atomic, and one process at a time writes: a writer holds the folder's write lock for
 the whole update and first reloads what other processes wrote. Readers reload between questions when another
@@ -19,9 +19,7 @@ import numpy as np
 from embeddings.encoder import Encoder, load_encoder, provenance, sha256_of
 from embeddings.index import VectorIndex
 from qa.answer import Answer, Citation
-from qa.articles import MAX_FILE_BYTES, Article, read_articles
-from qa.entities import load_recognizer
-from qa.index_folder import (
+from qa.index.folder import (
     MANIFEST,
     STORE,
     VECTORS,
@@ -35,12 +33,14 @@ from qa.index_folder import (
     write_lock,
     write_manifest,
 )
+from qa.index.store import ArticleListing, Store
+from qa.ingest.articles import MAX_FILE_BYTES, Article, read_articles
 from qa.ingest.changes import ChangePlan, StoredRecord, plan_changes
+from qa.ingest.entities import load_recognizer
 from qa.ingest.fetch import is_url
 from qa.ingest.near_duplicates import drop_near_copies
-from qa.retrieval import RetrievalSettings, Retriever
-from qa.sentences import split_sentences
-from qa.store import ArticleListing, Store
+from qa.ingest.sentences import split_sentences
+from qa.search.retrieval import RetrievalSettings, Retriever
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from embeddings.encoder import Encoder, load_encoder
-from qa.articles import read_articles
+from qa.ingest.articles import read_articles
 from qa.library import Library
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"

@@ -42,7 +42,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Iterator[str]:
     """The app over a copy of the seed articles, so uploads never touch the real index."""
-    import app
+    from qa.web import app
 
     folder = tmp_path_factory.mktemp("browser")
     shutil.copytree(ROOT / "seeds", folder / "articles", ignore=shutil.ignore_patterns("*.jsonl"))

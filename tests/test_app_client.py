@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-import app
 from embeddings.encoder import Encoder
-from qa import answer_html, uploads
 from qa.answer import Answer, Citation
 from qa.library import Library
+from qa.web import app, uploads
+from qa.web import html as answer_html
 
 ROOT = Path(__file__).resolve().parent.parent
 CO_CHAIRS = "Who co-chaired the Israel dialogue?"

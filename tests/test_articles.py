@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.articles import html_to_text, make_title, read_articles
+from qa.ingest.articles import html_to_text, make_title, read_articles
 
 
 def test_reads_txt_md_html_jsonl_recursively(tmp_path: Path) -> None:

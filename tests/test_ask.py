@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from qa import ask
-from qa.cases import load_question_set
-from qa.confidence import CONFIDENCE_FEATURES, confidence_features
+from qa.evaluation.cases import load_question_set
 from qa.library import Library
+from qa.search.confidence import CONFIDENCE_FEATURES, confidence_features
 
 SEED_QUESTIONS = load_question_set(Path(__file__).resolve().parent.parent / "seeds" / "questions.jsonl")
 
@@ -121,7 +121,7 @@ def test_not_found_says_so_plainly_without_citations(seed_library: Library) -> N
 
 @pytest.mark.parametrize("query,expected", [("Hoang Xuan Chien", "Hoàng Xuân Chiến"), ("Ha Noi", "Hà Nội")])
 def test_lexical_search_ignores_case_and_diacritics(seed_library: Library, query: str, expected: str) -> None:
-    from qa.question import fts_query_for
+    from qa.search.question import fts_query_for
 
     ids = seed_library.store.lexical_search(fts_query_for(query), 5)
     assert any(expected in row.text for row in seed_library.store.sentences(ids).values())
@@ -151,7 +151,7 @@ def test_fts_syntax_is_read_as_plain_words(seed_library: Library, question: str)
 
 
 def test_top_k_larger_than_the_corpus(seed_library: Library) -> None:
-    citations = seed_library.search("defence", top_k=500)
+    citations = seed_library.search("defence", top_k=100)
     assert 0 < len(citations) <= 21
 
 
@@ -165,7 +165,7 @@ def test_default_library_answers_from_the_seeds() -> None:
     "What did the Vietnamese and Japanese defence officials, meeting in Tokyo for the seventh policy dialogue, "
     "agree about training, peacekeeping, military medicine, cyber security, defence industry and rescue?"])
 def test_a_question_sends_a_fixed_handful_of_sql_statements(seed_library: Library, question: str) -> None:
-    """The evidence of every candidate comes from one bulk read, whatever the question's length (qa/evidence.py):
+    """The evidence of every candidate comes from one bulk read, whatever the question's length (qa/search/evidence.py):
     the full-text candidates, the rows, the articles, their word counts, the library's, the threshold."""
     # The full-text search runs on a pool thread with its own connection: trace every connection the store hands out.
     statements: list[str] = []

@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.captions import asks_about_headline, is_headline
-from qa.store import SentenceRow
+from qa.index.store import SentenceRow
+from qa.ingest.captions import asks_about_headline, is_headline
 from qa.text import words
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from qa.answer import Answer, Citation
-from qa.cases import Conversation, load_question_set
 from qa.chat import Chat, Resolution, resolve
+from qa.evaluation.cases import Conversation, load_question_set
 from qa.library import Library
-from qa.retrieval import RetrievalSettings
+from qa.search.retrieval import RetrievalSettings
 
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "seeds" / "conversations.jsonl"
 ISRAEL, JAPAN = "004_e8ce38fb4ece313b", "000_455ed2948e93ac7b"

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.confidence import CONFIDENCE_FEATURES
-from qa.ranking.model import DEFAULT_MODEL_PATH, read_models
-from qa.retrieval import FEATURES
+from qa.search.confidence import CONFIDENCE_FEATURES
+from qa.search.ranking_model import DEFAULT_MODEL_PATH, read_models
+from qa.search.retrieval import FEATURES
 from training.examples import Example, gather, training_library
 from training.fit_ranker import (
     NOT_FOUND_THRESHOLD,

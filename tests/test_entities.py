@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.entities import PIPELINE_SHA256, load_recognizer, pipeline_dir, verify_pipeline
+from qa.ingest.entities import PIPELINE_SHA256, load_recognizer, pipeline_dir, verify_pipeline
 
 
 def test_a_changed_pipeline_file_is_refused(tmp_path: Path) -> None:

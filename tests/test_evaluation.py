@@ -12,18 +12,18 @@ import pytest
 
 from embeddings.encoder import Encoder
 from qa.answer import Answer
-from qa.articles import Article
-from qa.cases import QuestionSet, load_question_set
 from qa.cli import main
-from qa.evaluation import Report, evaluate
-from qa.evaluation_metrics import (
+from qa.evaluation.cases import QuestionSet, load_question_set
+from qa.evaluation.evaluate import Report, evaluate
+from qa.evaluation.metrics import (
     answer_metrics,
     best_threshold,
     not_found_metrics,
     question_type,
     retrieval_metrics,
 )
-from qa.evaluation_report import write_report
+from qa.evaluation.report import write_report
+from qa.ingest.articles import Article
 from qa.library import Library
 
 BRIDGE = ("The new harbour bridge opened in Da Nang on March 3. Mayor Tran Van Binh cut the ribbon at the "

@@ -13,7 +13,7 @@ import pytest
 from test_ingest import PAGE, RSS  # tests/ is on the path (pytest prepends it)
 from test_library_control import qa
 
-from qa.articles import read_articles
+from qa.ingest.articles import read_articles
 
 
 @pytest.fixture

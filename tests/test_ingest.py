@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.articles import read_articles
+from qa.ingest.articles import read_articles
 from qa.ingest.decoding import NotText, declared_encoding, decode
 from qa.ingest.markdown_text import markdown_to_text
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from embeddings.encoder import Encoder
-from qa.index_folder import MANIFEST, STORE, VECTORS
+from qa.index.folder import MANIFEST, STORE, VECTORS
 from qa.library import Library
-from qa.retrieval import FEATURES, RetrievalSettings
+from qa.search.retrieval import FEATURES, RetrievalSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from embeddings.encoder import Encoder
-from qa import uploads
-from qa.articles import read_articles
+from qa.ingest.articles import read_articles
 from qa.library import Library
+from qa.web import uploads
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow

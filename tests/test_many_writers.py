@@ -16,9 +16,9 @@ import pytest
 
 from embeddings.encoder import Encoder
 from qa.chat import Chat
-from qa.index_folder import MANIFEST, STORE, VECTORS
+from qa.index.folder import MANIFEST, STORE, VECTORS
+from qa.index.store import Store
 from qa.library import Library
-from qa.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -70,12 +70,12 @@ def test_two_concurrent_writers_leave_the_store_and_vectors_in_step(tmp_path: Pa
 
 
 def test_a_second_writer_fails_fast_with_a_message_unless_it_waits(tmp_path: Path, encoder: Encoder) -> None:
-    from qa.index_folder import IndexBusy, write_lock
+    from qa.index.folder import IndexBusy, write_lock
 
     folder = _folder(tmp_path, "a", {"zoo": "Zoo\n\nThe zoo welcomed twin tiger cubs."})
     index = tmp_path / "x.idx"
     Library.build(folder, index, encoder)
-    holding = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\nfrom qa.index_folder import write_lock\n"
+    holding = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\nfrom qa.index.folder import write_lock\n"
                f"from pathlib import Path\nwith write_lock(Path({str(index)!r})).held():\n"
                "    print('held', flush=True); time.sleep(6)")
     holder = subprocess.Popen([sys.executable, "-c", holding], stdout=subprocess.PIPE, text=True)
@@ -112,7 +112,7 @@ def test_a_reader_sees_another_processs_update_before_its_next_question(tmp_path
     assert answer.found and "312 passengers" in answer.citations[0].sentence
     # Its own next write keeps the other process's sentences in the vector file.
     server.add_articles([])  # nothing to add: no write
-    from qa.articles import Article
+    from qa.ingest.articles import Article
 
     server.add_articles([Article("upload/rice", "Rice", "Rice exports rose in January.", "upload:rice.txt")])
     assert _consistent(index) and len(Library.open(index, encoder).articles()) == 3
@@ -205,7 +205,7 @@ def test_terminal_escape_codes_are_removed_not_glued(seed_library: Library) -> N
 
 def test_a_jsonl_line_with_a_nul_byte_or_null_id_loses_only_itself(tmp_path: Path,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    from qa.articles import read_articles
+    from qa.ingest.articles import read_articles
 
     lines = [json.dumps({"id": "ok1", "text": "Fine one."}), '{"id": "bad", "text": "Broken\x00line."}',
              json.dumps({"id": None, "text": "No id."}), json.dumps({"id": "ok2", "text": "Fine two."})]

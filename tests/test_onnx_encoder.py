@@ -11,8 +11,8 @@ import pytest
 
 from embeddings.encoder import DEFAULT_MODEL_SHA256, Encoder, resolve_model
 from embeddings.onnx_encoder import EXPORT_FOLDER, EXPORTED, OnnxEncoder, checked_export
-from qa.articles import read_articles
-from qa.sentences import split_sentences
+from qa.ingest.articles import read_articles
+from qa.ingest.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.question import name_units, names_in
+from qa.search.question import name_units, names_in
 
 
 @pytest.mark.parametrize("question,names", [

@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.confidence import CONFIDENCE_FEATURES
-from qa.entities import Entity
-from qa.evaluation_metrics import calibration_metrics
-from qa.evidence import QuestionEvidence
-from qa.ranking.answer_type import COUNT, MONEY, ORG, PERSON_OR_GROUP, PLACE, TIME, asked_kind, new_entities
-from qa.ranking.model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, read_models, write_models
-from qa.ranking.sentence_evidence import SENTENCE_FEATURES, sentence_evidence
-from qa.retrieval import FEATURES, Candidates
-from qa.store import ArticleSummary, SentenceRow
-from qa.terms import EMPTY_CORPUS, article_statistics
+from qa.evaluation.metrics import calibration_metrics
+from qa.index.store import ArticleSummary, SentenceRow
+from qa.index.terms import EMPTY_CORPUS, article_statistics
+from qa.ingest.entities import Entity
+from qa.search.answer_type import COUNT, MONEY, ORG, PERSON_OR_GROUP, PLACE, TIME, asked_kind, new_entities
+from qa.search.confidence import CONFIDENCE_FEATURES
+from qa.search.evidence import QuestionEvidence
+from qa.search.ranking_model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, read_models, write_models
+from qa.search.retrieval import FEATURES, Candidates
+from qa.search.sentence_evidence import SENTENCE_FEATURES, sentence_evidence
 from training.examples import Example, data_hash
 from training.fit_ranker import fit_ranker, hit_rank
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.sentences import MAX_SENTENCE_CHARS, is_photo_caption, split_sentences
+from qa.ingest.sentences import MAX_SENTENCE_CHARS, is_photo_caption, split_sentences
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.articles import Article
-from qa.entities import Annotation
-from qa.sentences import Span
-from qa.store import Store
-from qa.terms import ArticleTerm, stem, term_counts
+from qa.index.store import Store
+from qa.index.terms import ArticleTerm, stem, term_counts
+from qa.ingest.articles import Article
+from qa.ingest.entities import Annotation
+from qa.ingest.sentences import Span
 
 
 def _add(store: Store, article_id: str, sentences: list[str]) -> list[int]:

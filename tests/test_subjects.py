@@ -1,6 +1,6 @@
 """subject_positions: which earlier sentence introduced the person a sentence is about."""
 
-from qa.subjects import subject_positions
+from qa.ingest.subjects import subject_positions
 
 
 def test_pronouns_descriptions_and_surnames_point_to_where_the_person_was_introduced() -> None:

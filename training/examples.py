@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer import Answer, Citation
-from qa.articles import read_articles
-from qa.cases import Case, Conversation, load_question_set
 from qa.chat import Chat, resolve
+from qa.evaluation.cases import Case, Conversation, load_question_set
+from qa.ingest.articles import read_articles
 from qa.library import Library
-from qa.retrieval import Candidates, RetrievalSettings
+from qa.search.retrieval import Candidates, RetrievalSettings
 
 logger = logging.getLogger(__name__)
 

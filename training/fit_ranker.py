@@ -30,13 +30,13 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from qa.cases import Conversation, load_question_set
 from qa.chat import Chat
-from qa.confidence import CONFIDENCE_FEATURES, confidence_features
-from qa.evaluation_metrics import calibration_metrics
+from qa.evaluation.cases import Conversation, load_question_set
+from qa.evaluation.metrics import calibration_metrics
 from qa.library import Library
-from qa.ranking.model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, write_models
-from qa.retrieval import FEATURES, Candidates, RetrievalSettings
+from qa.search.confidence import CONFIDENCE_FEATURES, confidence_features
+from qa.search.ranking_model import DEFAULT_MODEL_PATH, LogisticModel, RankingModels, write_models
+from qa.search.retrieval import FEATURES, Candidates, RetrievalSettings
 from training.examples import CONVERSATIONS, Example, data_hash, gather, group_of, training_library
 
 FOLDS = 5

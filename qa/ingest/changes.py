@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.articles import Article
+from qa.ingest.articles import Article
 
 UPLOAD_ORIGIN = "upload:"
 

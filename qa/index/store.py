@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.articles import Article
-from qa.entities import Annotation, Entity
-from qa.fulltext import MAX_BOUND_IDS, FullTextQueries
-from qa.sentences import Span, is_photo_caption
-from qa.subjects import subject_positions
-from qa.terms import ArticleTerm, CorpusStatistics, article_statistics
+from qa.index.fulltext import MAX_BOUND_IDS, FullTextQueries
+from qa.index.terms import ArticleTerm, CorpusStatistics, article_statistics
+from qa.ingest.articles import Article
+from qa.ingest.entities import Annotation, Entity
+from qa.ingest.sentences import Span, is_photo_caption
+from qa.ingest.subjects import subject_positions
 from qa.text import fold
 
 SCHEMA = """
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS articles (
     content_hash TEXT NOT NULL, text TEXT NOT NULL,
     centroid BLOB NOT NULL,  -- the normalised mean of its sentence vectors: what the article is about
     minhash BLOB NOT NULL,  -- uint64 MinHash of its five-word runs: syndicated copies (qa/ingest/near_duplicates.py)
-    sentences INTEGER NOT NULL, sentence_row_words INTEGER NOT NULL, words INTEGER NOT NULL  -- qa/terms.py
+    sentences INTEGER NOT NULL, sentence_row_words INTEGER NOT NULL, words INTEGER NOT NULL  -- qa/index/terms.py
 );
 -- AUTOINCREMENT: a sentence id is never reused, so a stale vector index can never point at the wrong sentence.
 CREATE TABLE IF NOT EXISTS sentences (
@@ -36,15 +36,15 @@ CREATE TABLE IF NOT EXISTS sentences (
     article INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     position INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
     text TEXT NOT NULL, vector BLOB NOT NULL,
-    subject INTEGER,  -- the sentence that introduced the person this one is about (qa/subjects.py), if any
-    caption INTEGER NOT NULL,  -- 1 for a photo caption (qa/sentences.py)
-    entities TEXT NOT NULL,  -- JSON [[start, end, label], ...]: named entities, as article offsets (qa/entities.py)
+    subject INTEGER,  -- the sentence that introduced the person this one is about (qa/ingest/subjects.py), if any
+    caption INTEGER NOT NULL,  -- 1 for a photo caption (qa/ingest/sentences.py)
+    entities TEXT NOT NULL,  -- JSON [[start, end, label], ...]: named entities as article offsets (ingest/entities.py)
     verbs INTEGER NOT NULL,  -- how many verbs it has: a menu, byline or share button has none
-    gap TEXT NOT NULL  -- the text between it and the next sentence (qa/terms.py reads windows with it)
+    gap TEXT NOT NULL  -- the text between it and the next sentence (qa/index/terms.py reads windows with it)
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
 -- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded. Finds the
--- lexical candidates; their evidence is scored from the word counts below (qa/terms.py).
+-- lexical candidates; their evidence is scored from the word counts below (qa/index/terms.py).
 CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
     sentence, context, tokenize = 'porter unicode61 remove_diacritics 2'
 );

@@ -18,7 +18,7 @@ from qa.ingest.feeds import FEED_SUFFIXES, looks_like_feed, read_feed
 from qa.ingest.fetch import fetch_text, is_url
 from qa.ingest.markdown_text import markdown_to_text
 from qa.ingest.pages import extract_page
-from qa.sentences import DATELINE_ONLY
+from qa.ingest.sentences import DATELINE_ONLY
 
 logger = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.ranking.answer_type import AskedKind, holds_unit, new_entities
-from qa.store import SentenceRow
-from qa.terms import stems, text_stems
+from qa.index.store import SentenceRow
+from qa.index.terms import stems, text_stems
+from qa.search.answer_type import AskedKind, holds_unit, new_entities
 from qa.text import STOPWORDS, text_words
 
 if TYPE_CHECKING:
-    from qa.evidence import QuestionEvidence
+    from qa.search.evidence import QuestionEvidence
 
 SENTENCE_FEATURES = ("answer_type", "asked_unit", "reason_cue", "early", "no_verb", "short", "sentence_names",
                      "article_rare_words")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from qa.articles import ARTICLE_SUFFIXES, Article, parse_article, read_articles
+from qa.ingest.articles import ARTICLE_SUFFIXES, Article, parse_article, read_articles
 from qa.ingest.decoding import decode
 from qa.ingest.feeds import FEED_SUFFIXES
 from qa.library import Library

@@ -10,8 +10,8 @@ import html
 
 from qa.answer import Citation
 from qa.chat import Chat, Turn
+from qa.index.store import StoredArticle
 from qa.library import Library
-from qa.store import StoredArticle
 
 CONTEXT_CHARS = 110
 # gr.HTML evaluates its template as a JavaScript template string: escape its syntax in untrusted text too.

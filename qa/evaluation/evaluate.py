@@ -11,8 +11,8 @@ from typing import Protocol
 from tqdm import tqdm
 
 from qa.answer import Answer
-from qa.cases import Case, Conversation, QuestionSet
-from qa.evaluation_metrics import (
+from qa.evaluation.cases import Case, Conversation, QuestionSet
+from qa.evaluation.metrics import (
     MAX_RANK,
     AnswerMetrics,
     CalibrationMetrics,
@@ -29,7 +29,7 @@ from qa.evaluation_metrics import (
     type_metrics,
 )
 from qa.library import Library
-from qa.retrieval import RetrievalSettings
+from qa.search.retrieval import RetrievalSettings
 
 logger = logging.getLogger(__name__)
 

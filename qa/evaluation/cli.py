@@ -1,4 +1,4 @@
-"""`qa eval`: the command-line face of qa.evaluation."""
+"""`qa eval`: the command-line face of qa.evaluation.evaluate."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from qa.cases import QuestionSet, load_question_set
+from qa.evaluation.cases import QuestionSet, load_question_set
 from qa.library import Library
-from qa.retrieval import RetrievalSettings
+from qa.search.retrieval import RetrievalSettings
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -56,8 +56,8 @@ def add_eval_command(commands: argparse._SubParsersAction) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Run `qa eval`: evaluate, print the summary, write the report folder; return the exit code."""
-    from qa.evaluation import evaluate
-    from qa.evaluation_report import format_summary, write_report
+    from qa.evaluation.evaluate import evaluate
+    from qa.evaluation.report import format_summary, write_report
 
     question_set = _load(args.questions)
     _check_threshold_request(args, question_set)

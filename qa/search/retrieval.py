@@ -13,20 +13,20 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
 from qa.answer import Answer, Citation, compose_answer
-from qa.captions import role_score
-from qa.confidence import CONFIDENCE_FEATURES, confidence_features
-from qa.evidence import QuestionEvidence, read_evidence
 from qa.highlight import answer_highlights
-from qa.question import MAX_QUERY_WORDS, check_top_k, clean_question, fts_query_for, name_units
-from qa.ranking.answer_type import asked_kind
-from qa.ranking.model import DEFAULT_MODEL_PATH, RankingModels, load_models
-from qa.ranking.sentence_evidence import SENTENCE_FEATURES, question_stems, sentence_evidence
-from qa.store import SentenceRow, Store
-from qa.terms import EMPTY_CORPUS, bm25, bm25_rows, stem, stems
+from qa.index.store import SentenceRow, Store
+from qa.index.terms import EMPTY_CORPUS, bm25, bm25_rows, stem, stems
+from qa.ingest.captions import role_score
+from qa.search.answer_type import asked_kind
+from qa.search.confidence import CONFIDENCE_FEATURES, confidence_features
+from qa.search.evidence import QuestionEvidence, read_evidence
+from qa.search.question import MAX_QUERY_WORDS, check_top_k, clean_question, fts_query_for, name_units
+from qa.search.ranking_model import DEFAULT_MODEL_PATH, RankingModels, load_models
+from qa.search.sentence_evidence import SENTENCE_FEATURES, question_stems, sentence_evidence
 from qa.text import content_words, words
 
 # Evidence gathered from the store about a candidate, its neighbours and its article; then the evidence read from
-# the sentence itself (qa/ranking/sentence_evidence.py). Each is a named column of Candidates.features.
+# the sentence itself (qa/search/sentence_evidence.py). Each is a named column of Candidates.features.
 STORE_FEATURES = ("dense", "lexical", "lexical_context", "dense_neighbours", "dense_article", "lexical_article",
                   "dense_window", "article_centroid", "caption_or_headline", "article_names",
                   "dense_residual")
@@ -79,7 +79,7 @@ class Candidates:
     evidence: QuestionEvidence  # read once, for features, ranking, confidence and citations
     term_idf: dict[str, float]  # the question's words and how rare they are among the sentences
     # True when a follow-up keeps them to its conversation's article: its question is short ("How old is he?")
-    # and leans on the turn before, so its evidence reads differently (qa/confidence.py).
+    # and leans on the turn before, so its evidence reads differently (qa/search/confidence.py).
     kept_to_articles: bool = False
 
     @property
@@ -204,7 +204,7 @@ class Retriever:
 
     def confidence(self, question: str, candidates: Candidates, ranked: list[tuple[int, float]],
                    settings: RetrievalSettings) -> float:
-        """The calibrated probability that the first ranked sentence answers the question (qa/confidence.py)."""
+        """The calibrated probability that the first ranked sentence answers the question (qa/search/confidence.py)."""
         if not ranked:
             return 0.0
         models = settings.models()
@@ -235,7 +235,7 @@ class QuestionWords:
     """A question's words as the lexical evidence reads them (folded, Porter-stemmed)."""
 
     searched: tuple[str, ...]  # the full-text query's words as stems, for BM25 (repeats kept, as FTS5 keeps them)
-    weighted: tuple[str, ...]  # its content words, weighted by rarity for the confidence (qa/confidence.py)
+    weighted: tuple[str, ...]  # its content words, weighted by rarity for the confidence (qa/search/confidence.py)
     all_stems: frozenset[str]  # every stem a feature looks up: these, the names' words, sentence_evidence's
 
     @classmethod

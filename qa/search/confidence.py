@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.evidence import QuestionEvidence
-from qa.ranking.answer_type import asked_kind
-from qa.store import SentenceRow
-from qa.terms import stem
+from qa.index.store import SentenceRow
+from qa.index.terms import stem
+from qa.search.answer_type import asked_kind
+from qa.search.evidence import QuestionEvidence
 
 if TYPE_CHECKING:
-    from qa.retrieval import Candidates
+    from qa.search.retrieval import Candidates
 
 # The evidence that the first citation answers, as named columns: the fitted ranker's log-odds for it, its lead
 # over the next candidate and its share of all candidates' odds (a clear winner is likelier right than one of
@@ -27,7 +27,7 @@ CONFIDENCE_FEATURES = ("top_logit", "margin", "top_share", "cosine", "coverage",
 
 def confidence_features(question: str, candidates: Candidates, logits: np.ndarray, sentence_id: int) -> np.ndarray:
     """The CONFIDENCE_FEATURES of one candidate (the one cited first) of a question."""
-    from qa.retrieval import FEATURES  # retrieval imports this module
+    from qa.search.retrieval import FEATURES  # retrieval imports this module
 
     index = candidates.ids.index(sentence_id)
     features = candidates.features[index]

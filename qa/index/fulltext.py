@@ -1,6 +1,6 @@
-"""Full-text search over the store's FTS5 table (qa/store.py's schema): the lexical candidates of a question. Text
+"""Full-text search over the store's FTS5 table (qa/index/store.py's schema): the lexical candidates of a question. Text
 is folded before it is stored and FTS5 stems it, so "Ha Noi" finds "Hà Nội" and "talks" finds "talk". The
-candidates' evidence is scored from the store's word counts instead (qa/terms.py)."""
+candidates' evidence is scored from the store's word counts instead (qa/index/terms.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 - `manifest.json`: format, model, encoder, counts, the store generation the vectors match, and the sha256 of
   `vectors.faiss`, verified on every load (a flipped byte is found, and the vectors rebuilt from the store);
-- `store.sqlite`: the source of truth (qa/store.py), checked with SQLite's quick_check and against the manifest;
+- `store.sqlite`: the source of truth (qa/index/store.py), checked with SQLite's quick_check and against the manifest;
 - `vectors.faiss`: rebuildable from the store at any time;
 - a write lock beside the folder (`.NAME.lock`: it must outlive the folder's renames during a rebuild), held by
   a writer for the whole update, the vector file included. filelock provides it: a maintained cross-platform
@@ -23,7 +23,7 @@ from pathlib import Path
 from embeddings.atomic import write_text_atomically
 from embeddings.encoder import Encoder, sha256_of
 from embeddings.index import VectorIndex
-from qa.store import Store
+from qa.index.store import Store
 
 logger = logging.getLogger(__name__)
 

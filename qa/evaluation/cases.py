@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.answer import Citation
-from qa.articles import Article
+from qa.ingest.articles import Article
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The question side is read from its wh-word and head noun (questions are short and formulaic: "How many
 passengers...", "Which club...", "Where..."); the sentence side is the named entities that spaCy found when the
-article was indexed (qa/entities.py), so "Who opened the festival?" prefers the sentence naming a person to the
+article was indexed (qa/ingest/entities.py), so "Who opened the festival?" prefers the sentence naming a person to the
 lead that only names the festival.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qa.entities import Entity
+from qa.ingest.entities import Entity
 from qa.text import STOPWORDS, words
 
 PERSON_OR_GROUP = frozenset({"PERSON", "ORG", "NORP"})

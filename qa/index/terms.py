@@ -3,7 +3,7 @@
 A full-text query restricted to a few hundred rowids (`MATCH ? AND rowid IN (...)`) still walks the whole
 index for each word, so its cost grows with the library; scoring the candidates' own texts costs only what they
 hold. The library-wide counts BM25 needs (how many sentences, windows and articles hold a word, and how long
-they are) are kept up to date in the store (qa/store.py `terms`, `corpus`) as articles come and go.
+they are) are kept up to date in the store (qa/index/store.py `terms`, `corpus`) as articles come and go.
 
 BM25 is FTS5's: k1 1.2, b 0.75, IDF log((N - n + 0.5) / (n + 0.5)) floored at 1e-6, a row's length the sum over
 its columns. A sentence's row is the sentence and its window (the sentence with the ones before and after it); an

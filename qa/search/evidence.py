@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.store import ArticleSummary, SentenceRow, Store
-from qa.terms import WORDS, ArticleTerm, CorpusStatistics, term_counts, window_counts
+from qa.index.store import ArticleSummary, SentenceRow, Store
+from qa.index.terms import WORDS, ArticleTerm, CorpusStatistics, term_counts, window_counts
 
 
 @dataclass(frozen=True)

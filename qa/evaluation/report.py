@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.evaluation import TOP_CITATIONS_SHOWN, ModeReport, Report
-from qa.evaluation_metrics import MAX_RANK, QUESTION_TYPES, hit_at
+from qa.evaluation.evaluate import TOP_CITATIONS_SHOWN, ModeReport, Report
+from qa.evaluation.metrics import MAX_RANK, QUESTION_TYPES, hit_at
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from qa.store import SentenceRow
+from qa.index.store import SentenceRow
 
 PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
                          "caption"})
