@@ -33,3 +33,27 @@ def seeds_among_unrelated_articles(tmp_path_factory: pytest.TempPathFactory, enc
     library = Library.build(SEEDS_DIR, tmp_path_factory.mktemp("mixed") / "mixed.idx", encoder)
     library.add_articles(read_articles(UNRELATED_ARTICLES))
     return library
+
+
+# Tests that use these fixtures load the real model: they are `slow`, so `pytest -m "not slow"` runs without it.
+MODEL_FIXTURES = frozenset({"encoder", "seed_library", "seeds_among_unrelated_articles", "library", "server_url",
+                            "client", "fitted", "page", "mixed_library"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _quick_tests_never_load_the_model(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked slow that loads the model fails, saying so (tests that start `qa` in another process
+    are marked by hand)."""
+    if request.node.get_closest_marker("slow") is None:
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("this test loads the model: mark it @pytest.mark.slow")
+
+        import embeddings.encoder
+
+        monkeypatch.setattr(embeddings.encoder, "_load_encoder", refuse)

@@ -77,6 +77,7 @@ def test_the_story_is_cited_before_the_headline_that_sums_it_up(seeds_among_unre
     assert headline.found and headline.citations[0].sentence == "Vietnam, Japan hold 7th defence policy dialogue"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library_name", ["seed_library", "seeds_among_unrelated_articles"])
 def test_a_question_about_words_the_article_never_uses_is_not_found(library_name: str,
                                                                     request: pytest.FixtureRequest) -> None:
@@ -155,6 +156,7 @@ def test_top_k_larger_than_the_corpus(seed_library: Library) -> None:
     assert 0 < len(citations) <= 21
 
 
+@pytest.mark.slow
 def test_default_library_answers_from_the_seeds() -> None:
     answer = ask("Where was the 7th Vietnam-Japan dialogue held?")
     assert answer.found and answer.citations[0].article_id == "000_455ed2948e93ac7b"

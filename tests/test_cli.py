@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -11,6 +13,7 @@ def qa(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_index_then_ask_json(tmp_path: Path) -> None:
     built = qa("index", str(ROOT / "seeds"), "--index", str(tmp_path / "s.idx"))
     assert built.returncode == 0, built.stderr
@@ -25,6 +28,7 @@ def test_index_then_ask_json(tmp_path: Path) -> None:
     assert unknown.returncode == 0 and json.loads(unknown.stdout)["found"] is False
 
 
+@pytest.mark.slow
 def test_bad_input_exits_non_zero_with_a_message(tmp_path: Path) -> None:
     missing = qa("ask", "--index", str(tmp_path / "none.idx"), "Who?")
     assert missing.returncode != 0 and "qa index" in missing.stderr

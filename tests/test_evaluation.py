@@ -295,6 +295,7 @@ def test_save_threshold_stores_the_best_threshold(encoder: Encoder, questions_fi
     assert saved == pytest.approx(summary["modes"]["hybrid"]["not_found"]["best_threshold"])
 
 
+@pytest.mark.slow
 def test_squad_v2_file_is_evaluated_on_a_temporary_index(tmp_path: Path) -> None:
     squad = {"version": "v2.0", "data": [{"title": "Harbour_Bridge", "paragraphs": [
         {"context": BRIDGE, "qas": [

@@ -158,6 +158,7 @@ def test_rebuild_replaces_the_folder_only_when_done(articles: Path, tmp_path: Pa
     assert not (tmp_path / "i.idx.rebuilding").exists() and not (tmp_path / "i.idx.old").exists()
 
 
+@pytest.mark.slow
 def test_killed_index_run_leaves_the_previous_index_usable(articles: Path, tmp_path: Path,
                                                            encoder: Encoder) -> None:
     index_dir = tmp_path / "i.idx"
