@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from qa.answer import Answer
 from qa.library import Library
 from qa.search.question import NAME_PATTERN, check_top_k, clean_question, names_in
+from qa.search.scope import SearchScope
 from qa.text import STOPWORDS, content_words, fold, words
 
 MAX_TURNS_KEPT = 50
@@ -96,25 +97,18 @@ class Chat:
                         for c in turn.answer.citations[:1]}
         resolution = resolve(question, previous, self.articles_with)
         if resolution.continue_previous and previous is not None and previous.found:
-            answer = self.library.retriever.continue_after(clean_question(question), previous, answered)
+            answer = self.library.read_on(question, previous, answered)
         else:
-            answer = self.library.ask(question, top_k=top_k, searched_for=resolution.query,
-                                      prefer_article_ids=resolution.prefer_article_ids,
-                                      skip=answered if resolution.skip_answered else ())
+            answer = self.library.ask(question, top_k=top_k, scope=SearchScope(
+                resolution.query, resolution.prefer_article_ids,
+                frozenset(answered) if resolution.skip_answered else frozenset()))
         with self._lock:
             self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], Turn(answer, resolution)]
         return answer
 
     def articles_with(self, phrase: str) -> frozenset[str] | None:
         """Return the ids of the articles that hold a phrase, or None if too many sentences do to list them."""
-        terms = words(phrase)
-        if not terms:
-            return frozenset()
-        hits = self.library.store.lexical_search(f'"{" ".join(terms)}"', MAX_PHRASE_SENTENCES + 1)
-        if len(hits) > MAX_PHRASE_SENTENCES:
-            return None
-        rows = self.library.store.sentences(hits)
-        return frozenset(row.article_id for row in rows.values())
+        return self.library.articles_holding(phrase, MAX_PHRASE_SENTENCES)
 
 
 def resolve(question: str, previous: Answer | None,

@@ -33,7 +33,8 @@ from qa.index.folder import (
     write_lock,
     write_manifest,
 )
-from qa.index.store import ArticleListing, Store
+from qa.index.store import ArticleListing, Store, StoredArticle
+from qa.ingest.annotated import annotated
 from qa.ingest.articles import MAX_FILE_BYTES, Article, read_articles
 from qa.ingest.changes import ChangePlan, StoredRecord, plan_changes
 from qa.ingest.entities import load_recognizer
@@ -41,6 +42,8 @@ from qa.ingest.fetch import is_url
 from qa.ingest.near_duplicates import drop_near_copies
 from qa.ingest.sentences import split_sentences
 from qa.search.retrieval import RetrievalSettings, Retriever
+from qa.search.scope import WHOLE_LIBRARY, SearchScope
+from qa.text import words
 
 logger = logging.getLogger(__name__)
 
@@ -200,8 +203,8 @@ class Library:
                 added_ids, offset = [], 0
                 for article, article_spans, article_annotations in zip(changed, spans, annotations, strict=True):
                     chunk = vectors[offset:offset + len(article_spans)]
-                    added_ids += self.store.add_article(db, article, article_spans, chunk, article_annotations,
-                                                        signatures[article.article_id])
+                    added_ids += self.store.add_article(db, annotated(
+                        article, article_spans, article_annotations, signatures[article.article_id]), chunk)
                     offset += len(article_spans)
                 self.store.set_setting(db, "generation", str(self.generation + 1))
             self._swap_vectors(removed_ids, added_ids, vectors)
@@ -274,16 +277,35 @@ class Library:
         return self.retriever.citations(question, top_k, settings or self.settings)
 
     def ask(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
-            searched_for: str = "", prefer_article_ids: Collection[str] = (),
-            skip: Collection[tuple[str, int]] = ()) -> Answer:
-        """Answer a question with cited sentences, or say the articles do not hold the answer.
-
-        A chat passes a follow-up's rewritten query as `searched_for`, the articles it stays in, and the
-        sentences, as (article_id, start), that it already gave and wants left out ("What else...?").
-        """
+            scope: SearchScope = WHOLE_LIBRARY) -> Answer:
+        """Answer a question with cited sentences, or say the articles do not hold the answer. A chat passes a
+        follow-up's scope: the query it was rewritten into, the articles it stays in, the sentences it has given."""
         self.reload_if_changed()
-        return self.retriever.answer(question, top_k, settings or self.settings, self.not_found_threshold,
-                                     searched_for, prefer_article_ids, skip)
+        return self.retriever.answer(question, top_k, settings or self.settings, self.not_found_threshold, scope)
+
+    def read_on(self, question: str, previous: Answer, skip: Collection[tuple[str, int]] = ()) -> Answer:
+        """"What else did he say?": the sentence after the previous answer's that was not given yet."""
+        self.reload_if_changed()
+        return self.retriever.continue_after(question, previous, skip)
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        """One article with its full text, or None if it is not (any longer) in the library."""
+        return self.store.article(article_id)
+
+    def articles_holding(self, phrase: str, at_most: int) -> frozenset[str] | None:
+        """The ids of the articles whose sentences hold a phrase (folded words, in order); None when more than
+        `at_most` sentences do (too common a phrase to pick out articles)."""
+        terms = words(phrase)
+        if not terms:
+            return frozenset()
+        hits = self.store.lexical_search(f'"{" ".join(terms)}"', at_most + 1)
+        if len(hits) > at_most:
+            return None
+        return frozenset(row.article_id for row in self.store.sentences(hits).values())
+
+    def close(self) -> None:
+        """Close this thread's connection to the store."""
+        self.store.close()
 
     @property
     def not_found_threshold(self) -> float | None:

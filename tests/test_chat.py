@@ -11,6 +11,7 @@ from qa.chat import Chat, Resolution, resolve
 from qa.evaluation.cases import Conversation, load_question_set
 from qa.library import Library
 from qa.search.retrieval import RetrievalSettings
+from qa.search.scope import SearchScope
 
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "seeds" / "conversations.jsonl"
 ISRAEL, JAPAN = "004_e8ce38fb4ece313b", "000_455ed2948e93ac7b"
@@ -139,7 +140,7 @@ def test_a_follow_up_finds_its_article_sentence_beyond_the_searched_candidates(s
     Every citation comes from the conversation's article, and its sentence is among them (second: the first names
     Israel, a place too)."""
     narrow = RetrievalSettings(dense_candidates=1, lexical_candidates=1)
-    answer = seed_library.ask("Where was it held?", settings=narrow, prefer_article_ids=(ISRAEL,))
+    answer = seed_library.ask("Where was it held?", settings=narrow, scope=SearchScope(articles=(ISRAEL,)))
     cited = answer.citations or answer.closest
     assert {c.article_id for c in cited} == {ISRAEL}
     assert any("took place in Hà Nội on Thursday" in c.sentence for c in cited[:2])

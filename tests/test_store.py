@@ -8,6 +8,7 @@ import numpy as np
 
 from qa.index.store import Store
 from qa.index.terms import ArticleTerm, stem, term_counts
+from qa.ingest.annotated import annotated
 from qa.ingest.articles import Article
 from qa.ingest.entities import Annotation
 from qa.ingest.sentences import Span
@@ -18,9 +19,10 @@ def _add(store: Store, article_id: str, sentences: list[str]) -> list[int]:
     starts = np.cumsum([0] + [len(s) + 1 for s in sentences[:-1]])
     spans = [Span(int(start), int(start) + len(s)) for start, s in zip(starts, sentences, strict=True)]
     with store.transaction() as db:
-        return store.add_article(db, Article(article_id, f"{article_id} report", text, f"{article_id}.txt"), spans,
-                                 np.ones((len(spans), 4), dtype=np.float32), [Annotation((), 1)] * len(spans),
-                                 np.zeros(128, dtype=np.uint64))
+        article = Article(article_id, f"{article_id} report", text, f"{article_id}.txt")
+        return store.add_article(db, annotated(article, spans, [Annotation((), 1)] * len(spans),
+                                               np.zeros(128, dtype=np.uint64)),
+                                 np.ones((len(spans), 4), dtype=np.float32))
 
 
 def test_a_question_reads_thousands_of_candidates_in_one_statement(tmp_path: Path) -> None:

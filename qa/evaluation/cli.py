@@ -131,7 +131,7 @@ def _library_for(question_set: QuestionSet, args: argparse.Namespace) -> Iterato
             library.sync(question_set.articles)
             yield library, f"temporary, {len(question_set.articles)} paragraphs of {args.questions}"
         finally:
-            library.store.close()
+            library.close()
 
 
 def _save_threshold(library: Library, threshold: float | None) -> int:

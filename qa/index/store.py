@@ -14,10 +14,8 @@ import numpy as np
 
 from qa.index.fulltext import MAX_BOUND_IDS, FullTextQueries
 from qa.index.terms import ArticleTerm, CorpusStatistics, article_statistics
-from qa.ingest.articles import Article
-from qa.ingest.entities import Annotation, Entity
-from qa.ingest.sentences import Span, is_photo_caption
-from qa.ingest.subjects import subject_positions
+from qa.ingest.annotated import AnnotatedArticle
+from qa.ingest.entities import Entity
 from qa.text import fold
 
 SCHEMA = """
@@ -189,10 +187,10 @@ class Store(FullTextQueries):
         rows = self._db().execute("SELECT article_id, content_hash, path FROM articles")
         return {article_id: (content_hash, path) for article_id, content_hash, path in rows}
 
-    def add_article(self, db: sqlite3.Connection, article: Article, spans: Sequence[Span],
-                    vectors: np.ndarray, annotations: Sequence[Annotation], minhash: np.ndarray) -> list[int]:
+    def add_article(self, db: sqlite3.Connection, annotated: AnnotatedArticle, vectors: np.ndarray) -> list[int]:
         """Insert an article with its sentences, their vectors, annotations and word counts inside a transaction;
         return the sentence ids."""
+        article, spans, minhash = annotated.article, annotated.spans, annotated.minhash
         centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1], dtype=np.float32)
         centroid = (centroid / max(float(np.linalg.norm(centroid)), 1e-12)).astype(np.float32)
         texts = [article.text[span.start:span.end] for span in spans]
@@ -208,13 +206,13 @@ class Store(FullTextQueries):
         )
         article_rowid = cursor.lastrowid
         ids: list[int] = []
-        for position, (span, sentence, gap, subject, annotation) in enumerate(
-                zip(spans, texts, gaps, subject_positions(texts), annotations, strict=True)):
+        for position, (span, sentence, gap, subject, caption, annotation) in enumerate(zip(
+                spans, texts, gaps, annotated.subjects, annotated.captions, annotated.annotations, strict=True)):
             cursor = db.execute(
                 "INSERT INTO sentences (article, position, start, end, text, vector, subject, caption, entities, "
                 "verbs, gap) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (article_rowid, position, span.start, span.end, sentence, vectors[position].tobytes(),
-                 None if subject is None else ids[subject], int(is_photo_caption(article.text, span)),
+                 None if subject is None else ids[subject], int(caption),
                  json.dumps([[e.start, e.end, e.label] for e in annotation.entities]), annotation.verbs, gap),
             )
             ids.append(cursor.lastrowid)

@@ -22,6 +22,7 @@ from qa.search.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.search.evidence import QuestionEvidence, read_evidence
 from qa.search.question import MAX_QUERY_WORDS, check_top_k, clean_question, fts_query_for, name_units
 from qa.search.ranking_model import DEFAULT_MODEL_PATH, RankingModels, load_models
+from qa.search.scope import WHOLE_LIBRARY, SearchScope
 from qa.search.sentence_evidence import SENTENCE_FEATURES, question_stems, sentence_evidence
 from qa.text import content_words, words
 
@@ -148,16 +149,15 @@ class Retriever:
         return Candidates([id_list[k] for k in keep], features[keep], vectors[keep], evidence, term_idf)
 
     def rank(self, question: str, top_k: int, settings: RetrievalSettings | None = None,
-             prefer_article_ids: Collection[str] = (), skip: Collection[tuple[str, int]] = ()
-             ) -> tuple[list[tuple[int, float]], Candidates]:
+             scope: SearchScope = WHOLE_LIBRARY) -> tuple[list[tuple[int, float]], Candidates]:
         """Return the top_k (sentence id, fused score), near-duplicates collapsed, and the candidates.
 
-        Every sentence of `prefer_article_ids` is a candidate, and only they are ranked when there are any (a
-        follow-up question stays in the article its conversation is about). Sentences in `skip`, as
-        (article_id, start), are left out. The candidates returned are the ones ranked.
+        Every sentence of the scope's articles is a candidate, and only they are ranked when there are any (a
+        follow-up question stays in the article its conversation is about); the scope's skipped sentences are
+        left out. The candidates returned are the ones ranked.
         """
         settings = settings or RetrievalSettings()
-        candidates = self.candidates(question, settings, prefer_article_ids).kept_to(prefer_article_ids, skip)
+        candidates = self.candidates(question, settings, scope.articles).kept_to(scope.articles, scope.skip)
         scores = settings.scores(candidates.features)
         order = np.argsort(-scores, kind="stable")
         kept: list[int] = []
@@ -179,13 +179,12 @@ class Retriever:
         return self._cite(question, ranked, candidates.evidence)
 
     def answer(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
-               threshold: float | None = None, searched_for: str = "",
-               prefer_article_ids: Collection[str] = (), skip: Collection[tuple[str, int]] = ()) -> Answer:
+               threshold: float | None = None, scope: SearchScope = WHOLE_LIBRARY) -> Answer:
         """Answer with cited sentences, or "not found" when the best evidence is weak."""
         top_k = check_top_k(top_k)
         question = clean_question(question)
-        query = clean_question(searched_for) if searched_for else question
-        ranked, candidates = self.rank(query, top_k, settings, prefer_article_ids, skip)
+        query = clean_question(scope.query) if scope.query else question
+        ranked, candidates = self.rank(query, top_k, settings, scope)
         citations = self._cite(query, ranked, candidates.evidence)
         settings = settings or RetrievalSettings()
         confidence = self.confidence(query, candidates, ranked, settings)

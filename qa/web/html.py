@@ -127,14 +127,14 @@ def format_transcript(chat: Chat | None) -> str:
     titles = {}
     for turn in chat.turns:
         for article_id in turn.resolution.prefer_article_ids[:1]:
-            stored = chat.library.store.article(article_id)
+            stored = chat.library.article(article_id)
             titles[article_id] = stored.title if stored else article_id
     return "".join(format_turn(turn, titles) for turn in chat.turns)
 
 
 def format_article(library: Library, article_id: object, start: object, end: object) -> str:
     """The whole article with the cited sentence marked in place (offsets checked against the text)."""
-    stored = library.store.article(article_id) if isinstance(article_id, str) else None
+    stored = library.article(article_id) if isinstance(article_id, str) else None
     if stored is None:
         return '<p class="qa-article-empty">That article is no longer in the index.</p>'
     text = stored.text
