@@ -7,7 +7,7 @@ each absent word's best match among the article's words by the encoder's context
 used in the question against every word piece as used in the article), and takes the weakest of the question's
 absent words. Softening works only if answerable questions score above unanswerable ones.
 
-    .venv/bin/python benchmarks/absent_words.py [--model NAME_OR_PATH]
+    .venv/bin/python -m benchmarks.absent_words [--model NAME_OR_PATH]
 """
 
 from __future__ import annotations
@@ -15,24 +15,23 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.retrieval import RESULTS
+from embeddings.encoder import Encoder
+from qa.answer import Answer
+from qa.chat import Chat
+from qa.defaults import SEEDS_DIR, default_library
+from qa.evaluation.cases import load_question_set
+from qa.library import Library
+from qa.search.confidence import absent_terms
+from qa.text import fold
 
-from benchmarks.retrieval import RESULTS  # noqa: E402
-from embeddings.encoder import Encoder  # noqa: E402
-from qa.answer import Answer  # noqa: E402
-from qa.chat import Chat  # noqa: E402
-from qa.defaults import SEEDS_DIR, default_library  # noqa: E402
-from qa.evaluation.cases import load_question_set  # noqa: E402
-from qa.library import Library  # noqa: E402
-from qa.search.confidence import absent_terms  # noqa: E402
-from qa.text import fold  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 
 def seed_cases(library: Library) -> list[tuple[str, bool, Answer]]:

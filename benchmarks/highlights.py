@@ -4,25 +4,24 @@ For every question whose first citation is a hit, counts the marked spans that o
 and the questions where some gold answer is marked (recall): marked by the rules alone, and by the named entities
 stored at index time (what the bot does), on the same citations.
 
-    .venv/bin/python benchmarks/highlights.py
+    .venv/bin/python -m benchmarks.highlights
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.retrieval import DEFAULT_DATA, RESULTS
+from qa.evaluation.cases import load_squad
+from qa.evaluation.metrics import question_type
+from qa.highlight import answer_highlights
+from qa.library import Library
 
-from benchmarks.retrieval import DEFAULT_DATA, RESULTS  # noqa: E402
-from qa.evaluation.cases import load_squad  # noqa: E402
-from qa.evaluation.metrics import question_type  # noqa: E402
-from qa.highlight import answer_highlights  # noqa: E402
-from qa.library import Library  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ Starts `python app.py` on a free loopback port over a temporary copy of the seed
 questions, round robin). Once a few answers are in, one more client uploads an article through /upload.
 Prints errors (must be 0) and p50/p95 latency, and writes benchmarks/results/load_test.json.
 
-    .venv/bin/python benchmarks/load_test.py [--clients 20] [--questions 500]
+    .venv/bin/python -m benchmarks.load_test [--clients 20] [--questions 500]
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from qa.evaluation.cases import load_question_set
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT))
 
-from qa.evaluation.cases import load_question_set  # noqa: E402
 
 SERVER_START_SECONDS = 180
 UPLOAD_AFTER_ANSWERS = 40

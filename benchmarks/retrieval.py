@@ -7,7 +7,7 @@ comparison with earlier, hand-tuned versions, whose weights were chosen on the e
 build, queries, cold start and memory
 beside a plain sentence-transformers + FAISS flat pipeline.
 
-    .venv/bin/python benchmarks/retrieval.py [--data PATH]
+    .venv/bin/python -m benchmarks.retrieval [--data PATH]
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from qa.evaluation.cases import Case, load_squad
+from qa.library import Library
+from qa.search.retrieval import RetrievalSettings
 
-from qa.evaluation.cases import Case, load_squad  # noqa: E402
-from qa.library import Library  # noqa: E402
-from qa.search.retrieval import RetrievalSettings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad-dev-v1.1-super-bowl-50.json"
 RESULTS = ROOT / "benchmarks" / "results"

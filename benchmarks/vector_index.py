@@ -6,7 +6,7 @@ perturbed corpus vectors. Reports the
 single-query search time (one thread, as in a served query), HNSW build time, and HNSW time and recall@10
 against the exact result for several efSearch values.
 
-    .venv/bin/python benchmarks/vector_index.py [--sizes 50000,100000,200000,500000,1000000] [--ef 128,1024]
+    .venv/bin/python -m benchmarks.vector_index [--sizes 50000,100000,200000,500000,1000000] [--ef 128,1024]
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from embeddings.index import VectorIndex
 
-from embeddings.index import VectorIndex  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 DIM = 384
 QUERIES = 200

@@ -18,7 +18,7 @@ from qa.ingest.feeds import FEED_SUFFIXES, looks_like_feed, read_feed
 from qa.ingest.fetch import fetch_text, is_url
 from qa.ingest.markdown_text import markdown_to_text
 from qa.ingest.pages import extract_page
-from qa.ingest.sentences import DATELINE_ONLY
+from qa.ingest.sentences import DATELINE_ONLY, MARKDOWN_HEADING, PHOTO_MARKER
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +27,9 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 ARTICLE_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", *FEED_SUFFIXES)
 MAX_TITLE_CHARS = 160
 
-# Photo markers glued to titles by Vietnamese news sites ("... dialogue hinh anh 1The 7th ...")
-# and photo credits at the end of captions ("... on Thursday. — VNA/VNS Photo").
-_PHOTO_MARKER = re.compile(r"\s*hinh anh \d+.*$|\s*[—–-]+\s*[\w/]+ Photo\s*$")
-_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
+# What follows a title on its line: a photo marker and the caption glued after it ("... dialogue hinh anh 1The
+# 7th ..."), or a photo credit ("... on Thursday. — VNA/VNS Photo").
+_TITLE_TAIL = re.compile(rf"{PHOTO_MARKER.pattern}.*$|\s*[—–-]+\s*[\w/]+ Photo\s*$")
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def make_title(text: str) -> str:
     for line in lines[:3]:
         if DATELINE_ONLY.match(line):
             continue
-        title = _PHOTO_MARKER.sub("", _MARKDOWN_HEADING.sub("", line)).strip()
+        title = _TITLE_TAIL.sub("", MARKDOWN_HEADING.sub("", line)).strip()
         if title:
             return title[:MAX_TITLE_CHARS]
     return lines[0][:MAX_TITLE_CHARS] if lines else ""

@@ -5,16 +5,14 @@ met; "Vietnam, Japan hold 7th defence policy dialogue" above the lead that says 
 
 from __future__ import annotations
 
-import re
-
 from qa.index.store import SentenceRow
+from qa.ingest.sentences import MARKDOWN_HEADING
 
 PHOTO_WORDS = frozenset({"photo", "photos", "photograph", "picture", "pictures", "pictured", "image", "images",
                          "caption"})
 HEADLINE_WORDS = frozenset({"headline", "headlines"})
 # "title" alone is ambiguous in news ("won the league title"): it asks for the headline only beside these.
 TITLE_OF = frozenset({"article", "articles", "story", "stories", "report"})
-_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 
 
 def role_score(row: SentenceRow, question_words: frozenset[str]) -> float:
@@ -34,5 +32,5 @@ def asks_about_headline(question_words: frozenset[str]) -> bool:
 def is_headline(row: SentenceRow) -> bool:
     """The article's first sentence when it is its title and reads as a headline: an article without a headline
     line has its lead sentence as title, and a lead sentence ends with a full stop."""
-    text = _MARKDOWN_HEADING.sub("", row.text).strip()  # a Markdown heading's title is read without its "#"
+    text = MARKDOWN_HEADING.sub("", row.text).strip()  # a Markdown heading's title is read without its "#"
     return row.position == 0 and text == row.title and not text.endswith((".", "!", "?"))

@@ -19,7 +19,9 @@ DATELINE_ONLY = re.compile(r"^[A-ZÀ-Ỹ][\w .'À-ỹ]*,\s+\w+\.?\s+\d{1,2}\s*[-
 # Agency marks and photo credits that end stories or captions: "/.", "VNA", "— VNS", "— VNA/VNS Photo".
 _TRAILER_ONLY = re.compile(r"^[\s—–\-/.]*(?:(?:[A-Z]{2,6}/)*[A-Z]{2,6}(?: Photo)?)?[\s/.]*$")
 # "hinh anh 1" ("image 1") is a photo marker that Vietnamese sites glue between a title and its caption.
-_PHOTO_MARKER = re.compile(r"\s*hinh anh \d+")
+PHOTO_MARKER = re.compile(r"\s*hinh anh \d+")
+# A Markdown heading's marks, where a plain-text file starts a line with them ("# Title").
+MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+")
 
 
 # A photo credit: "(Photo: qdnd.vn)", "— VNA/VNS Photo". The line that holds one is a caption.
@@ -53,14 +55,14 @@ def is_photo_caption(text: str, span: Span) -> bool:
     line_start = text.rfind("\n", 0, span.start) + 1
     line_end = text.find("\n", span.end)
     line = text[line_start:] if line_end < 0 else text[line_start:line_end]
-    marker = _PHOTO_MARKER.search(line)  # a title glued before its caption is not part of it
+    marker = PHOTO_MARKER.search(line)  # a title glued before its caption is not part of it
     if marker and span.start < line_start + marker.end():
         return False
     return bool(_PHOTO_CREDIT.search(line))
 
 
 def _split_photo_marker(line: str, offset: int) -> list[tuple[int, int]]:
-    match = _PHOTO_MARKER.search(line)
+    match = PHOTO_MARKER.search(line)
     if not match:
         return [(offset, offset + len(line))]
     return [(offset, offset + match.start()), (offset + match.end(), offset + len(line))]
