@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.evaluation.cases import Case, load_squad
+from qa.evaluation.metrics import retrieval_metrics
 from qa.library import Library
 from qa.search.retrieval import RetrievalSettings
 
@@ -32,15 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "squad-dev-v1.1-super-bowl-50.json"
 RESULTS = ROOT / "benchmarks" / "results"
-KS = (1, 3, 5, 10)
 
 
 def metrics(ranks: list[int | None]) -> dict[str, float]:
-    """hit@k and MRR@10 from 1-based hit ranks (None: no hit in the top 10)."""
-    n = len(ranks)
-    row = {f"hit@{k}": sum(1 for r in ranks if r and r <= k) / n for k in KS}
-    row["MRR@10"] = sum(1 / r for r in ranks if r and r <= 10) / n
-    return row
+    """hit@k and MRR@10 from 1-based hit ranks (None: no hit in the top 10), as `qa eval` computes them."""
+    found = retrieval_metrics(ranks)
+    return {"hit@1": found.hit_at_1, "hit@3": found.hit_at_3, "hit@5": found.hit_at_5, "hit@10": found.hit_at_10,
+            "MRR@10": found.mrr_at_10}
 
 
 def first_hit(case: Case, ranked_ids: list[int], sentences: dict) -> int | None:
