@@ -303,6 +303,11 @@ class Library:
             return None
         return frozenset(row.article_id for row in self.store.sentences(hits).values())
 
+    def vector_ids_match_the_store(self) -> bool:
+        """True when the vector index in memory holds exactly the store's sentence ids (no missing, no dangling)."""
+        store_ids, _ = self.store.all_vectors(self.encoder.dim)
+        return bool(np.array_equal(self._vectors.ids(), np.sort(store_ids)))
+
     def close(self) -> None:
         """Close this thread's connection to the store."""
         self.store.close()

@@ -143,8 +143,8 @@ HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript
 
 
 def _citation(sentence: str, highlights: tuple[tuple[int, int], ...] = ()) -> Citation:
-    return Citation(1, 'id" onclick="alert(1)', "<b>title</b>", sentence, 100, 100 + len(sentence), 1.0,
-                    f"before {sentence} after", highlights)
+    return Citation(rank=1, article_id='id" onclick="alert(1)', title="<b>title</b>", sentence=sentence, start=100,
+                    end=100 + len(sentence), score=1.0, context=f"before {sentence} after", highlights=highlights)
 
 
 def test_every_piece_of_article_text_is_escaped() -> None:

@@ -178,7 +178,8 @@ def test_follow_up_answer_keeps_the_question_as_asked(seed_library: Library) -> 
 
 
 def _answer(question: str, article_id: str = ISRAEL, found: bool = True) -> Answer:
-    citation = Citation(1, article_id, "title", "sentence", 0, 8, 1.0, "sentence")
+    citation = Citation(rank=1, article_id=article_id, title="title", sentence="sentence", start=0, end=8, score=1.0,
+                        context="sentence")
     return Answer(question, "sentence [1]", found, 0.9, (citation,) if found else (), question,
                   () if found else (citation,))
 

@@ -172,8 +172,7 @@ def test_flipped_bytes_in_the_vector_file_are_found(tmp_path: Path, encoder: Enc
     with caplog.at_level(logging.WARNING):
         library = Library.open(index, encoder)
     assert "sha256 differs from the manifest's" in caplog.text
-    store_ids, store_vectors = library.store.all_vectors(encoder.dim)
-    assert np.array_equal(library._vectors.ids(), np.sort(store_ids))
+    assert library.vector_ids_match_the_store()
     assert library.ask("Who welcomed twin tiger cubs?").citations[0].article_id == "zoo"
 
 
