@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from qa.highlight import answer_highlights
+
+if TYPE_CHECKING:
+    from qa.search.hit import Hit
 
 NOT_FOUND_TEXT = "The articles do not say. No sentence in them answers this question."
 
@@ -42,10 +49,22 @@ class Answer:
     closest: tuple[Citation, ...] = field(default_factory=tuple)
 
 
-def compose_answer(question: str, citations: list[Citation], confidence: float, threshold: float,
-                   searched_for: str = "") -> Answer:
-    """Answer with the best cited sentence, or say plainly that the articles do not answer."""
+def cite(question: str, hits: Sequence[Hit]) -> list[Citation]:
+    """Numbered citations of ranked sentences, with their context, the article's metadata and the words that
+    answer the question marked."""
+    return [Citation(rank=rank, article_id=hit.row.article_id, title=hit.row.title, sentence=hit.row.text,
+                     start=hit.row.start, end=hit.row.end, score=round(hit.score, 4), context=hit.context,
+                     highlights=answer_highlights(question, hit.row.text, hit.row.start, hit.row.entities),
+                     date=hit.row.date, source=hit.row.source, url=hit.row.url)
+            for rank, hit in enumerate(hits, start=1)]
+
+
+def compose_answer(question: str, hits: Sequence[Hit], confidence: float, threshold: float,
+                   searched_for: str = "", marked_for: str = "") -> Answer:
+    """Answer with the best cited sentence, or say plainly that the articles do not answer. The citations mark
+    the words that answer `marked_for` (default: what was searched)."""
     searched_for = searched_for or question
+    citations = cite(marked_for or searched_for, hits)
     if not citations or confidence < threshold:
         return Answer(question, NOT_FOUND_TEXT, False, confidence, (), searched_for, tuple(citations))
     return Answer(question, f"{citations[0].sentence} [1]", True, confidence, tuple(citations), searched_for)

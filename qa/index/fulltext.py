@@ -10,17 +10,10 @@ import sqlite3
 MAX_BOUND_IDS = 900
 
 
-class FullTextQueries:
-    """Read-only queries; the class that mixes them in (Store) provides the connection."""
-
-    def _db(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def lexical_search(self, fts_query: str, limit: int) -> list[int]:
-        """The ids of the best matches by BM25 over a sentence (weight 1) and its window (0.5), best first."""
-        if not fts_query:
-            return []
-        rows = self._db().execute(
-            "SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts, 1.0, 0.5) "
-            "LIMIT ?", (fts_query, limit))
-        return [int(i) for (i,) in rows]
+def lexical_search(db: sqlite3.Connection, fts_query: str, limit: int) -> list[int]:
+    """The ids of the best matches by BM25 over a sentence (weight 1) and its window (0.5), best first."""
+    if not fts_query:
+        return []
+    rows = db.execute("SELECT rowid FROM sentences_fts WHERE sentences_fts MATCH ? ORDER BY bm25(sentences_fts, "
+                      "1.0, 0.5) LIMIT ?", (fts_query, limit))
+    return [int(i) for (i,) in rows]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.index.fulltext import MAX_BOUND_IDS, FullTextQueries
+from qa.index.fulltext import MAX_BOUND_IDS, lexical_search
 from qa.index.terms import ArticleTerm, CorpusStatistics, article_statistics
 from qa.ingest.annotated import AnnotatedArticle
 from qa.ingest.entities import Entity
@@ -135,7 +135,7 @@ def _sentence_row(row: Sequence) -> SentenceRow:
     return SentenceRow(*fields, tuple(Entity(*e) for e in json.loads(entities)), verbs, gap, url, date, source)
 
 
-class Store(FullTextQueries):
+class Store:
     """One SQLite file; a connection per thread, WAL so readers never wait for a writer."""
 
     def __init__(self, path: str | Path) -> None:
@@ -152,6 +152,10 @@ class Store(FullTextQueries):
             db.execute("PRAGMA synchronous=FULL")
             self._local.db = db
         return db
+
+    def lexical_search(self, fts_query: str, limit: int) -> list[int]:
+        """Full-text candidates (qa/index/fulltext.py), on this thread's connection."""
+        return lexical_search(self._db(), fts_query, limit)
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -12,14 +12,14 @@ import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
-from qa.answer import Answer, Citation, compose_answer
-from qa.highlight import answer_highlights
+from qa.answer import Answer, Citation, cite, compose_answer
 from qa.index.store import SentenceRow, Store
 from qa.index.terms import EMPTY_CORPUS, bm25, bm25_rows, stem, stems
 from qa.ingest.captions import role_score
 from qa.search.answer_type import asked_kind
 from qa.search.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.search.evidence import QuestionEvidence, read_evidence
+from qa.search.hit import Hit
 from qa.search.question import MAX_QUERY_WORDS, check_top_k, clean_question, fts_query_for, name_units
 from qa.search.ranking_model import DEFAULT_MODEL_PATH, RankingModels, load_models
 from qa.search.scope import WHOLE_LIBRARY, SearchScope
@@ -175,8 +175,13 @@ class Retriever:
         """Rank cited sentences for a question, best first."""
         top_k = check_top_k(top_k)
         question = clean_question(question)
-        ranked, candidates = self.rank(question, top_k, settings)
-        return self._cite(question, ranked, candidates.evidence)
+        return cite(question, self.search(question, top_k, settings))
+
+    def search(self, query: str, top_k: int, settings: RetrievalSettings | None = None,
+               scope: SearchScope = WHOLE_LIBRARY) -> list[Hit]:
+        """The top_k sentences for a query (already cleaned), best first, near-duplicates collapsed."""
+        ranked, candidates = self.rank(query, top_k, settings, scope)
+        return self._hits(ranked, candidates.evidence)
 
     def answer(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
                threshold: float | None = None, scope: SearchScope = WHOLE_LIBRARY) -> Answer:
@@ -185,11 +190,10 @@ class Retriever:
         question = clean_question(question)
         query = clean_question(scope.query) if scope.query else question
         ranked, candidates = self.rank(query, top_k, settings, scope)
-        citations = self._cite(query, ranked, candidates.evidence)
         settings = settings or RetrievalSettings()
         confidence = self.confidence(query, candidates, ranked, settings)
         threshold = settings.models().not_found_threshold if threshold is None else threshold
-        return compose_answer(question, citations, confidence, threshold, query)
+        return compose_answer(question, self._hits(ranked, candidates.evidence), confidence, threshold, query)
 
     def continue_after(self, question: str, previous: Answer, skip: Collection[tuple[str, int]] = ()) -> Answer:
         """Answer "What else did he say?" as a reader would: with the sentence after the previous answer's (the
@@ -197,9 +201,9 @@ class Retriever:
         cited = previous.citations[0]
         following = [row for row in self.store.sentences_after(cited.article_id, cited.start)
                      if (row.article_id, row.start) not in skip][:1]
-        citations = self._cite(question, [(row.id, 0.0) for row in following])
-        return compose_answer(question, citations, previous.confidence if citations else 0.0, 0.0,
-                              f"read on after: {cited.sentence}")
+        hits = self._hits([(row.id, 0.0) for row in following])
+        return compose_answer(question, hits, previous.confidence if hits else 0.0, 0.0,
+                              f"read on after: {cited.sentence}", marked_for=question)
 
     def confidence(self, question: str, candidates: Candidates, ranked: list[tuple[int, float]],
                    settings: RetrievalSettings) -> float:
@@ -210,23 +214,14 @@ class Retriever:
         table = confidence_features(question, candidates, models.ranker.logits(candidates.features), ranked[0][0])
         return float(models.confidence.probabilities(table[None, :])[0])
 
-    def _cite(self, question: str, ranked: list[tuple[int, float]], evidence: QuestionEvidence | None = None
-              ) -> list[Citation]:
-        """Citations of ranked sentences with the sentences around them: from `evidence` (every candidate's
-        neighbours are in it), or else read from the store."""
+    def _hits(self, ranked: list[tuple[int, float]], evidence: QuestionEvidence | None = None) -> list[Hit]:
+        """Hits of ranked sentences with the sentences around them: from `evidence` (every candidate's neighbours
+        are in it), or else read from the store."""
         if evidence is None:
             rows, _ = self.store.question_sentences([sentence_id for sentence_id, _ in ranked])
             evidence = QuestionEvidence(rows, {}, {}, {}, EMPTY_CORPUS)
-        citations = []
-        for rank, (sentence_id, score) in enumerate(ranked, start=1):
-            row = evidence.rows[sentence_id]
-            citations.append(Citation(
-                rank=rank, article_id=row.article_id, title=row.title, sentence=row.text, start=row.start,
-                end=row.end, score=round(score, 4), context=" ".join(r.text for r in evidence.window(row)),
-                highlights=answer_highlights(question, row.text, row.start, row.entities), date=row.date,
-                source=row.source, url=row.url,
-            ))
-        return citations
+        return [Hit(evidence.rows[sentence_id], score, " ".join(r.text for r in evidence.window(
+            evidence.rows[sentence_id]))) for sentence_id, score in ranked]
 
 
 @dataclass(frozen=True)
