@@ -280,3 +280,71 @@ def test_example_question_runs_on_click_and_settings_show_the_index(page) -> Non
     info = page.locator("#qa-index-info")
     info.wait_for()
     assert "index.idx" in info.inner_text() and "articles" in info.inner_text()
+
+
+def test_the_question_box_has_a_name_and_new_answers_are_announced(page) -> None:
+    assert page.get_by_role("textbox", name="Your question about the articles").count() == 1
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    live = page.locator("#qa-transcript [role=status][aria-live=polite]")
+    assert live.count() == 1 and "Amir Eshel" in live.inner_text()
+    assert page.locator(".qa-turn .qa-marker").first.inner_text() == "[1]"
+
+
+def test_enter_enter_ask_asks_once(page) -> None:
+    page.locator("#qa-question textarea").fill("Who co-chaired the Israel dialogue?")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    page.locator("#qa-ask").click()
+    page.locator(".qa-turn .qa-answer").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_timeout(3000)  # time for a second turn to arrive, if one was asked
+    assert page.locator(".qa-turn").count() == 1
+
+
+def test_a_question_of_punctuation_only_says_it_is_empty(page) -> None:
+    page.locator("#qa-question textarea").fill("   ?  ")
+    page.keyboard.press("Enter")
+    page.get_by_text("The question is empty").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert page.locator(".qa-turn").count() == 0
+
+
+def test_clear_also_closes_the_open_article(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    page.locator(".qa-cite").first.click()
+    page.locator("#qa-article .qa-article-text").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.locator("#qa-clear").click()
+    page.locator("#qa-article .qa-article-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)
+
+
+def _article_count(page, expected: int | None = None) -> int:
+    """The library panel's article count, once it shows one (and `expected`, if given)."""
+    wanted = rf"^{expected} articles" if expected is not None else r"^\d+ articles"
+    page.wait_for_function(f"() => /{wanted}/.test(document.querySelector('#qa-library-count').innerText.trim())",
+                           timeout=ANSWER_TIMEOUT_MS)
+    return int(page.locator("#qa-library-count").inner_text().split()[0])
+
+
+def test_the_library_panel_lists_filters_opens_and_removes_articles(page, tmp_path: Path) -> None:
+    page.locator("#qa-library").get_by_text("Library").first.click()
+    table = page.locator("#qa-library-table")
+    table.get_by_text("Vietnam, Japan hold 7th defence policy dialogue").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    before = _article_count(page)  # earlier tests of this module may have uploaded articles
+    upload = tmp_path / "ferry-news.txt"
+    upload.write_text("Ferry news\n\nThe electric ferry Solveig carried 312 passengers on its maiden trip.",
+                      encoding="utf-8")
+    assert "Added 1 article" in _upload(page, upload)
+    table.get_by_text("upload/ferry-news").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert _article_count(page, before + 1) == before + 1
+    page.locator("#qa-library-filter textarea, #qa-library-filter input").first.fill("ferry")
+    page.wait_for_function("() => !document.querySelector('#qa-library-table').innerText.includes('Japan')",
+                           timeout=ANSWER_TIMEOUT_MS)
+    table.get_by_text("Ferry news").locator("visible=true").first.click()
+    page.locator("#qa-article h3").get_by_text("Ferry news").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    choice = page.locator("#qa-remove-choice input").first
+    choice.click()
+    choice.fill("upload/ferry-news")
+    page.keyboard.press("Enter")
+    page.locator("#qa-remove").click()
+    page.locator("#qa-remove-confirm").click()
+    page.locator("#qa-remove-status").get_by_text("Removed 1 article(s).").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert _article_count(page, before) == before
+    _screenshot(page, "library-laptop")

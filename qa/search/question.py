@@ -27,7 +27,7 @@ def clean_question(question: str) -> str:
     question = _ANSI_ESCAPE.sub("", question).encode("utf-8", "replace").decode("utf-8")
     question = "".join(" " if unicodedata.category(c) in ("Cc", "Cs") else c for c in question)
     question = " ".join(question.split())
-    if not question:
+    if not any(c.isalnum() for c in question):  # "   ?  " asks nothing
         raise ValueError("The question is empty: type a question about the articles.")
     return question
 

@@ -29,6 +29,8 @@ from qa.web.html import (  # noqa: E402
     format_index_info,
     format_transcript,
 )
+from qa.web.library_panel import library_panel
+from qa.web.library_panel import refresh as refresh_panel
 from qa.web.request_guard import RequestGuard  # noqa: E402
 from qa.web.uploads import MAX_UPLOAD_BYTES, add_uploads  # noqa: E402
 
@@ -97,6 +99,9 @@ watch('value', () => {
 """
 
 
+EMPTY_ARTICLE = "<p class='qa-article-empty'>Click a citation to read its whole article here.</p>"
+
+
 def answer_to_dict(answer: Answer) -> dict:
     """The answer as JSON-ready data: the API's reply."""
     return dataclasses.asdict(answer)
@@ -160,23 +165,25 @@ def build_app(library: Library) -> gr.Blocks:
                                      min_height=200, max_height=540)
                 answer_json = gr.JSON(visible=False)
                 with gr.Row():
-                    question = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
-                                          max_lines=3, elem_id="qa-question", max_length=1000)
+                    question = gr.Textbox(label="Your question about the articles", show_label=False,
+                                          placeholder="Ask about the articles…", scale=5, max_lines=3,
+                                          elem_id="qa-question", max_length=1000)
                     ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="qa-ask")
                 with gr.Row():
                     example_buttons = [gr.Button(text, size="sm", elem_classes="qa-example") for text in EXAMPLES]
                 clear_button = gr.Button("Clear conversation", size="sm", elem_id="qa-clear")
             with gr.Column(scale=2, min_width=300):
-                article = gr.HTML("<p class='qa-article-empty'>Click a citation to read its whole article here."
-                                  "</p>", js_on_load=SCROLL_TO_CITED_JS, css_template=ARTICLE_CSS,
+                article = gr.HTML(EMPTY_ARTICLE, js_on_load=SCROLL_TO_CITED_JS, css_template=ARTICLE_CSS,
                                   elem_id="qa-article", label="Article")
+                with gr.Accordion("Library", open=False, elem_id="qa-library"):
+                    panel = library_panel(library, article)
                 with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
                     files = gr.File(label=f"Articles (.txt, .md, .html, .jsonl, .rss, .atom, .xml; up to "
                                     f"{MAX_UPLOAD_BYTES // 1_048_576} MB each)", file_count="multiple",
                                     file_types=list(ARTICLE_SUFFIXES), elem_id="qa-upload")
                     upload_status = gr.Textbox(label="Upload result", interactive=False, lines=2,
                                                elem_id="qa-upload-status")
-                with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
+                with gr.Accordion("Answer settings", open=False, elem_id="qa-settings"):
                     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Number of citations")
                     index_info = gr.HTML(format_index_info(library), elem_id="qa-index-info")
 
@@ -187,16 +194,20 @@ def build_app(library: Library) -> gr.Blocks:
         def answered(event: gr.events.Dependency) -> None:
             event.success(lambda chat: (format_transcript(chat), ""), chat_state, [transcript, question], **private)
 
-        answered(question.submit(**asking, api_name="ask"))
-        answered(ask_button.click(**asking, api_visibility="private"))
+        # Enter and the Ask button are one event, run once at a time: Enter, Enter, Ask asks once.
+        answered(gr.on([question.submit, ask_button.click], **asking, api_name="ask", trigger_mode="once"))
         for button, text in zip(example_buttons, EXAMPLES, strict=True):
             answered(button.click(lambda text=text: text, None, question, **private).success(
                 **asking, api_visibility="private"))
-        clear_button.click(lambda: (None, format_transcript(None), ""), None, [chat_state, transcript, question],
-                           **private)
+        clear_button.click(lambda: (None, format_transcript(None), "", EMPTY_ARTICLE), None,
+                           [chat_state, transcript, question, article], **private)
         transcript.click(show_article, None, article, api_visibility="private", show_progress="minimal")
         files.upload(upload, files, upload_status, api_name="upload", concurrency_limit=1).then(
-            lambda: (format_index_info(library), None), None, [index_info, files], **private)
+            lambda text: (format_index_info(library), None, *refresh_panel(library, text)), panel.filter,
+            [index_info, files, *panel.outputs], **private)
+        # Counts and lists are read when a page opens, so a page never shows a library as it was at start-up.
+        demo.load(lambda: (format_index_info(library), *refresh_panel(library)), None, [index_info, *panel.outputs],
+                  **private)
         # The library on the HTTP API (the page shows it in the web chat's own issue): list and remove.
         gr.api(list_library, api_name="library")
         gr.api(remove_articles, api_name="remove", concurrency_limit=1)

@@ -19,6 +19,7 @@ _TEMPLATE_SYNTAX = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`
 
 TRANSCRIPT_CSS = """
 .qa-empty { color: var(--body-text-color-subdued); padding: 1.5em 0.5em; }
+.qa-live { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 .qa-turn { margin: 0 0 1.2em; }
 .qa-question { margin-left: auto; max-width: 85%; width: fit-content; background: var(--color-accent-soft);
   border-radius: 12px; padding: 0.5em 0.8em; }
@@ -106,7 +107,8 @@ def format_turn(turn: Turn, titles: dict[str, str]) -> str:
         # The headline is the whole cited sentence with its answer words marked, never the marks alone:
         # who-question marks are right 58% of the time (benchmarks/highlights.py).
         headline = format_sentence(answer.citations[0])
-        body = (f'<div class="qa-label">Answer</div><div class="qa-answer-words">{headline}</div>'
+        body = (f'<div class="qa-label">Answer</div><div class="qa-answer-words">{headline} '
+                f'<sup class="qa-marker">[1]</sup></div>'
                 f'{confidence}<ol class="qa-citations">{"".join(map(format_citation, answer.citations))}</ol>')
         kind = "qa-found"
     else:
@@ -129,7 +131,11 @@ def format_transcript(chat: Chat | None) -> str:
         for article_id in turn.resolution.prefer_article_ids[:1]:
             stored = chat.library.article(article_id)
             titles[article_id] = stored.title if stored else article_id
-    return "".join(format_turn(turn, titles) for turn in chat.turns)
+    # A live region that holds only the newest answer: a screen reader announces each answer as it comes.
+    newest = chat.turns[-1].answer
+    announced = newest.text if newest.found else f"Not found. {newest.text}"
+    return "".join(format_turn(turn, titles) for turn in chat.turns) + (
+        f'<div class="qa-live" role="status" aria-live="polite">{escape(announced)}</div>')
 
 
 def format_article(library: Library, article_id: object, start: object, end: object) -> str:
