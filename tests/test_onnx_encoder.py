@@ -79,3 +79,21 @@ def test_int8_vectors_are_near_but_not_the_fp32_ones(encoder: Encoder) -> None:
     cosines = np.sum(int8.encode(texts) * encoder.encode(texts), axis=1)
     print(f"int8 vs fp32 cosine: mean {cosines.mean():.4f}, min {cosines.min():.4f}")
     assert 0.958 <= float(cosines.mean()) < 0.999  # measured: mean 0.9592, min 0.8669
+
+
+HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "gradio", "matplotlib", "spacy", "sklearn",
+                 "pandas", "scipy", "trafilatura", "feedparser", "datasketch", "httpx")
+
+
+@pytest.mark.slow
+def test_a_question_imports_none_of_the_heavy_libraries(seed_library) -> None:  # noqa: ANN001
+    """The question path (issue 13): a new process that opens an index and answers imports no torch, no UI, no
+    indexing or fetching library."""
+    import subprocess
+    import sys
+
+    code = (f"import sys\nfrom qa.library import Library\nanswer = Library.open({str(seed_library.index_dir)!r})"
+            ".ask('Who co-chaired the Israel dialogue?')\nassert answer.found\n"
+            f"print(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
