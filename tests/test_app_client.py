@@ -172,12 +172,15 @@ def test_context_around_a_citation_is_cut_between_words() -> None:
     shown = before.strip("… ").split() + after.strip("… ").split()
     assert len(shown) > 20 and set(shown) <= set(words.split())  # whole words only
 
+
 def test_not_found_answer_is_formatted_differently() -> None:
     found = Answer("q", "s [1]", True, 0.9, (_citation("s"),), "q")
     not_found = Answer("q", "The articles do not say.", False, 0.1, (), "q", (_citation("s"),))
-    assert "qa-found" in answer_html.format_turn(_turn(found), {})
+    shown = answer_html.format_turn(_turn(found), {})
+    assert "qa-found" in shown and "Confidence 90%" in shown and '<sup class="qa-marker">[1]</sup>' in shown
     formatted = answer_html.format_turn(_turn(not_found), {})
     assert "qa-not-found" in formatted and "Not found" in formatted and "not an answer" in formatted
+    assert "Confidence" not in formatted  # a "not found" gives no confidence figure to misread
 
 
 def _turn(answer: Answer):

@@ -25,7 +25,9 @@ TRANSCRIPT_CSS = """
   border-radius: 12px; padding: 0.5em 0.8em; }
 .qa-answer { border-left: 4px solid var(--color-accent); background: var(--background-fill-secondary);
   border-radius: 8px; padding: 0.6em 0.9em; margin-top: 0.5em; }
-.qa-answer.qa-not-found { border-left-color: #d97706; }
+/* Slate, not a second orange: a "not found" must not pass for an answer at a glance (#d97706 beside the accent
+   #f97316 did). */
+.qa-answer.qa-not-found { border-left-color: #64748b; }
 .qa-label { font-weight: 600; }
 .qa-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 0.3em; }
 .qa-citations { list-style: none; padding: 0; margin: 0.5em 0 0; }
@@ -113,7 +115,8 @@ def format_turn(turn: Turn, titles: dict[str, str]) -> str:
         kind = "qa-found"
     else:
         closest = "".join(map(format_citation, answer.closest))
-        body = (f'<div class="qa-label">Not found</div><div>{escape(answer.text)}</div>{confidence}'
+        # No confidence line: "Confidence 4%" beside "Not found" reads as a verdict on the answer it did not give.
+        body = (f'<div class="qa-label">Not found</div><div>{escape(answer.text)}</div>'
                 + (f'<div class="qa-meta">Closest sentences, not an answer:</div><ol class="qa-citations">'
                    f'{closest}</ol>' if closest else ""))
         kind = "qa-not-found"
