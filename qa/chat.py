@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,6 +63,8 @@ class Turn:
 
     answer: Answer
     resolution: Resolution
+    answered_at: float = 0.0  # time.monotonic() when its answer was ready
+    top_k: int = 3
 
 
 class Chat:
@@ -75,6 +78,7 @@ class Chat:
         self.library = library
         self._turns: list[Turn] = []
         self._lock = threading.Lock()
+        self._asking = threading.Lock()
 
     @property
     def turns(self) -> tuple[Turn, ...]:
@@ -89,22 +93,32 @@ class Chat:
 
     def ask(self, question: str, top_k: int = 3) -> Answer:
         """Answer a question, resolving it against the previous turn when it is a follow-up; ValueError for a
-        question that is not usable text or a top_k that is not a whole number in range."""
+        question that is not usable text or a top_k that is not a whole number in range.
+
+        A conversation answers one question at a time, so its turns keep the order they were asked in. The same
+        question sent again before its answer was ready (Enter pressed twice, Enter then Ask) gets that answer
+        back without a second turn; asked again after it ("What else did he say?" twice), it is a new turn."""
+        arrived = time.monotonic()
         question, top_k = clean_question(question), check_top_k(top_k)
-        with self._lock:
-            previous = self._turns[-1].answer if self._turns else None
-            answered = {(c.article_id, c.start) for turn in self._turns if turn.answer.found
-                        for c in turn.answer.citations[:1]}
-        resolution = resolve(question, previous, self.articles_with)
-        if resolution.continue_previous and previous is not None and previous.found:
-            answer = self.library.read_on(question, previous, answered)
-        else:
-            answer = self.library.ask(question, top_k=top_k, scope=SearchScope(
-                resolution.query, resolution.prefer_article_ids,
-                frozenset(answered) if resolution.skip_answered else frozenset()))
-        with self._lock:
-            self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], Turn(answer, resolution)]
-        return answer
+        with self._asking:
+            with self._lock:
+                last = self._turns[-1] if self._turns else None
+                answered = {(c.article_id, c.start) for turn in self._turns if turn.answer.found
+                            for c in turn.answer.citations[:1]}
+            if last is not None and last.answer.question == question and last.top_k == top_k \
+                    and last.answered_at >= arrived:
+                return last.answer
+            previous = last.answer if last is not None else None
+            resolution = resolve(question, previous, self.articles_with)
+            if resolution.continue_previous and previous is not None and previous.found:
+                answer = self.library.read_on(question, previous, answered)
+            else:
+                answer = self.library.ask(question, top_k=top_k, scope=SearchScope(
+                    resolution.query, resolution.prefer_article_ids,
+                    frozenset(answered) if resolution.skip_answered else frozenset()))
+            with self._lock:
+                self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], Turn(answer, resolution, time.monotonic(), top_k)]
+            return answer
 
     def articles_with(self, phrase: str) -> frozenset[str] | None:
         """Return the ids of the articles that hold a phrase, or None if too many sentences do to list them."""

@@ -177,11 +177,23 @@ def test_flipped_bytes_in_the_vector_file_are_found(tmp_path: Path, encoder: Enc
 
 
 def test_why_after_why_keeps_working(seed_library: Library) -> None:
+    import qa.chat
+
     chat = Chat(seed_library)
     chat.ask("Who co-chaired the Israel dialogue?")
     for _ in range(150):
         answer = chat.ask("Why?")
+    assert len(chat.turns) == qa.chat.MAX_TURNS_KEPT
     assert answer.searched_for == "Why? (Who co-chaired the Israel dialogue?)"
+
+
+def test_the_same_question_twice_at_once_is_one_turn(seed_library: Library) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    chat = Chat(seed_library)
+    with ThreadPoolExecutor(3) as pool:  # Enter, Enter, Ask: three requests of one session at once
+        answers = list(pool.map(chat.ask, ["Who co-chaired the Israel dialogue?"] * 3))
+    assert len(chat.turns) == 1 and answers[0] == answers[1] == answers[2]
 
 
 @pytest.mark.parametrize("question", [None, 3, ["Who?"]])
