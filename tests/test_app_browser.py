@@ -272,10 +272,15 @@ def test_clear_conversation_forgets_the_previous_turns(page) -> None:
     assert "Searched for" not in page.locator(".qa-turn").first.inner_text()
 
 
-def test_example_question_runs_on_click_and_settings_show_the_index(page) -> None:
-    page.locator(".qa-example").first.click()
-    page.locator(".qa-turn").first.locator(".qa-answer").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert "Amir Eshel" in page.locator(".qa-turn").first.inner_text()
+def test_every_example_stands_alone_and_is_answered_and_settings_show_the_index(page) -> None:
+    examples = page.locator(".qa-example:visible")
+    texts = examples.all_inner_texts()
+    assert len(texts) == 4 and "When did it take place?" not in texts  # no follow-up before any question
+    for n in range(len(texts)):  # clicked first, each one: never a "not found"
+        page.locator("#qa-clear").click()
+        examples.nth(n).click()
+        page.locator(".qa-turn").first.locator(".qa-answer").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        assert "qa-found" in page.locator(".qa-turn .qa-answer").first.get_attribute("class"), texts[n]
     page.locator("#qa-settings").get_by_text("Settings").click()
     info = page.locator("#qa-index-info")
     info.wait_for()

@@ -280,3 +280,13 @@ def test_the_same_file_sent_many_times_is_read_once_and_no_server_path_is_shown(
     missing = uploads.add_uploads(library, [str(tmp_path / "gone.txt")])
     assert missing == "Refused: gone.txt (could not be read: No such file or directory)"
     assert str(tmp_path) not in missing
+
+
+@pytest.mark.slow
+def test_examples_are_answered_questions_about_the_library(library: Library, tmp_path: Path) -> None:
+    from qa.web.examples import SEED_EXAMPLES, example_questions
+
+    chosen = example_questions(library)
+    seeds = [q for questions in SEED_EXAMPLES.values() for q in questions]
+    assert len(chosen) == 4 and set(chosen) <= set(seeds) | {f"What happened: {a.title}?" for a in library.articles()}
+    assert all(library.ask(question).found for question in chosen)

@@ -23,6 +23,7 @@ from qa.chat import Chat  # noqa: E402
 from qa.ingest.articles import ARTICLE_SUFFIXES  # noqa: E402
 from qa.library import Library  # noqa: E402
 from qa.search.question import check_top_k, clean_question  # noqa: E402
+from qa.web.examples import MAX_EXAMPLES, example_questions
 from qa.web.html import (  # noqa: E402
     ARTICLE_CSS,
     TRANSCRIPT_CSS,
@@ -61,8 +62,6 @@ CODE_FONT = gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700))
 THEME = gr.themes.Default(font=[TEXT_FONT, "ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=[CODE_FONT, "ui-monospace", "monospace"]).set(
     body_text_color_subdued="*neutral_600", input_placeholder_color="*neutral_500")
-EXAMPLES = ("Who co-chaired the Israel dialogue?", "When did it take place?",
-            "Where was the Japan dialogue held?", "And the Israel one?")
 
 # A click on a citation sends which sentence it is (the server checks it against the index); a new answer
 # scrolls the transcript to the start of the newest question.
@@ -154,6 +153,11 @@ def build_app(library: Library) -> gr.Blocks:
     def upload(paths: list[str] | None) -> str:
         return add_uploads(library, paths)
 
+    def example_updates() -> list:
+        chosen = example_questions(library)
+        return [gr.update(value=chosen[n] if n < len(chosen) else "", visible=n < len(chosen))
+                for n in range(MAX_EXAMPLES)]
+
     def list_library() -> list[dict]:
         """Every indexed article: article_id, title, date, source, url, sentences (no server paths)."""
         return [{key: value for key, value in dataclasses.asdict(article).items() if key != "path"}
@@ -186,7 +190,10 @@ def build_app(library: Library) -> gr.Blocks:
                                           elem_id="qa-question", max_length=1000)
                     ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="qa-ask")
                 with gr.Row():
-                    example_buttons = [gr.Button(text, size="sm", elem_classes="qa-example") for text in EXAMPLES]
+                    examples = example_questions(library)
+                    example_buttons = [gr.Button(examples[n] if n < len(examples) else "", size="sm",
+                                                 elem_classes="qa-example", visible=n < len(examples))
+                                       for n in range(MAX_EXAMPLES)]
                 clear_button = gr.Button("Clear conversation", size="sm", elem_id="qa-clear")
             with gr.Column(scale=2, min_width=300):
                 article = gr.HTML(EMPTY_ARTICLE, js_on_load=SCROLL_TO_CITED_JS, css_template=ARTICLE_CSS,
@@ -212,18 +219,18 @@ def build_app(library: Library) -> gr.Blocks:
 
         # Enter and the Ask button are one event, run once at a time: Enter, Enter, Ask asks once.
         answered(gr.on([question.submit, ask_button.click], **asking, api_name="ask", trigger_mode="once"))
-        for button, text in zip(example_buttons, EXAMPLES, strict=True):
-            answered(button.click(lambda text=text: text, None, question, **private).success(
+        for button in example_buttons:  # a button's text is what it asks: the examples change with the library
+            answered(button.click(lambda text: text, button, question, **private).success(
                 **asking, api_visibility="private"))
         clear_button.click(lambda: (None, format_transcript(None), "", EMPTY_ARTICLE), None,
                            [chat_state, transcript, question, article], **private)
         transcript.click(show_article, None, article, api_visibility="private", show_progress="minimal")
         files.upload(upload, files, upload_status, api_name="upload", concurrency_limit=1).then(
-            lambda text: (format_index_info(library), None, *refresh_panel(library, text)), panel.filter,
-            [index_info, files, *panel.outputs], **private)
-        # Counts and lists are read when a page opens, so a page never shows a library as it was at start-up.
-        demo.load(lambda: (format_index_info(library), *refresh_panel(library)), None, [index_info, *panel.outputs],
-                  **private)
+            lambda text: (format_index_info(library), None, *refresh_panel(library, text), *example_updates()),
+            panel.filter, [index_info, files, *panel.outputs, *example_buttons], **private)
+        # Counts, lists and examples are read when a page opens: a page never shows the library as it was at start.
+        demo.load(lambda: (format_index_info(library), *refresh_panel(library), *example_updates()), None,
+                  [index_info, *panel.outputs, *example_buttons], **private)
         # The library on the HTTP API (the page shows it in the web chat's own issue): list and remove.
         gr.api(list_library, api_name="library")
         gr.api(remove_articles, api_name="remove", concurrency_limit=1)
