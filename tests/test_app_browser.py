@@ -352,4 +352,5 @@ def test_the_library_panel_lists_filters_opens_and_removes_articles(page, tmp_pa
     page.locator("#qa-remove-confirm").click()
     page.locator("#qa-remove-status").get_by_text("Removed 1 article(s).").wait_for(timeout=ANSWER_TIMEOUT_MS)
     assert _article_count(page, before) == before
+    page.locator("#qa-article .qa-article-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)  # the removed one closed
     _screenshot(page, "library-laptop")

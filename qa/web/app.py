@@ -228,6 +228,8 @@ def build_app(library: Library) -> gr.Blocks:
         files.upload(upload, files, upload_status, api_name="upload", concurrency_limit=1).then(
             lambda text: (format_index_info(library), None, *refresh_panel(library, text), *example_updates()),
             panel.filter, [index_info, files, *panel.outputs, *example_buttons], **private)
+        # After a removal the open article may be gone, and the examples may ask about it.
+        panel.removal.then(lambda: (EMPTY_ARTICLE, *example_updates()), None, [article, *example_buttons], **private)
         # Counts, lists and examples are read when a page opens: a page never shows the library as it was at start.
         demo.load(lambda: (format_index_info(library), *refresh_panel(library), *example_updates()), None,
                   [index_info, *panel.outputs, *example_buttons], **private)

@@ -21,6 +21,7 @@ class LibraryPanel:
     table: gr.Dataframe
     filter: gr.Textbox
     to_remove: gr.Dropdown
+    removal: gr.events.Dependency  # the confirmed removal: the app chains what else a change refreshes
 
     @property
     def outputs(self) -> list:
@@ -53,7 +54,6 @@ def library_panel(library: Library, article_view: gr.HTML) -> LibraryPanel:
         confirm = gr.Button("Confirm removal", size="sm", variant="stop", visible=False, elem_id="qa-remove-confirm")
         cancel = gr.Button("Cancel", size="sm", visible=False, elem_id="qa-remove-cancel")
     status = gr.HTML("", elem_id="qa-remove-status")
-    panel = LibraryPanel(summary, table, text_filter, to_remove)
     private = {"api_visibility": "private", "show_progress": "hidden"}
 
     def ask_to_confirm(chosen: list[str]) -> tuple:
@@ -79,10 +79,10 @@ def library_panel(library: Library, article_view: gr.HTML) -> LibraryPanel:
     remove.click(ask_to_confirm, to_remove, [confirm, cancel, status], **private)
     cancel.click(lambda: (gr.update(visible=False), gr.update(visible=False), ""), None, [confirm, cancel, status],
                  **private)
-    confirm.click(removed, [to_remove, text_filter], [*panel.outputs, confirm, cancel, status],
-                  concurrency_limit=1, **private)
+    removal = confirm.click(removed, [to_remove, text_filter], [summary, table, to_remove, confirm, cancel, status],
+                            concurrency_limit=1, **private)
     table.select(opened, text_filter, article_view, **private)
-    return panel
+    return LibraryPanel(summary, table, text_filter, to_remove, removal)
 
 
 def refresh(library: Library, text: str = "") -> tuple:
