@@ -11,13 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from embeddings.encoder import Encoder
 from qa.chat import Chat
-from qa.index.folder import MANIFEST, STORE, VECTORS
-from qa.index.store import Store
+from qa.index.folder import MANIFEST, STORE, VECTORS, files_agree
 from qa.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,18 +28,6 @@ def _folder(root: Path, name: str, stories: dict[str, str]) -> Path:
     for stem, text in stories.items():
         (folder / f"{stem}.txt").write_text(text, encoding="utf-8")
     return folder
-
-
-def _consistent(index: Path) -> bool:
-    """The store's sentence ids are exactly the vector file's, and the file is what the manifest recorded."""
-    manifest = json.loads((index / MANIFEST).read_text())
-    from embeddings.encoder import sha256_of
-    from embeddings.index import VectorIndex
-
-    vectors = VectorIndex.load(index / VECTORS, manifest["dim"])
-    store_ids, _ = Store(index / STORE).all_vectors(manifest["dim"])
-    return (np.array_equal(vectors.ids(), np.sort(store_ids)) and manifest["vectors_sha256"] == sha256_of(
-        index / VECTORS) and manifest["sentences"] == len(store_ids))
 
 
 def _qa(*args: str) -> subprocess.Popen:
@@ -63,7 +49,7 @@ def test_two_concurrent_writers_leave_the_store_and_vectors_in_step(tmp_path: Pa
     runs = [_qa("index", str(folder), "--index", index, "--wait") for folder in (a, b)]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
-    assert _consistent(Path(index))
+    assert files_agree(Path(index))
     library = Library.open(index)
     assert "lion cubs" in library.ask("What cubs did the zoo welcome?").citations[0].sentence
     assert "closed on Sunday" in library.ask("When did the metro line close?").citations[0].sentence
@@ -99,7 +85,7 @@ def test_two_first_builds_of_one_new_index_both_succeed(tmp_path: Path) -> None:
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert sorted("2 added" in out for out, _ in outputs) == [False, True]  # one built it, one found it built
-    assert _consistent(Path(index))
+    assert files_agree(Path(index))
 
 
 def test_a_reader_sees_another_processs_update_before_its_next_question(tmp_path: Path, encoder: Encoder) -> None:
@@ -115,7 +101,7 @@ def test_a_reader_sees_another_processs_update_before_its_next_question(tmp_path
     from qa.ingest.articles import Article
 
     server.add_articles([Article("upload/rice", "Rice", "Rice exports rose in January.", "upload:rice.txt")])
-    assert _consistent(index) and len(Library.open(index, encoder).articles()) == 3
+    assert files_agree(index) and len(Library.open(index, encoder).articles()) == 3
 
 
 def test_an_empty_store_file_is_refused(tmp_path: Path, encoder: Encoder) -> None:
@@ -154,7 +140,7 @@ def test_a_stale_vector_file_leftover_temp_files_and_rebuild_folders_are_healed(
     with caplog.at_level(logging.WARNING):
         Library.build(folder, index, encoder)  # nothing changed
     assert "rebuilding it from the store" in caplog.text
-    assert _consistent(index) and not list(index.glob(".*.tmp")) and not (tmp_path / "x.idx.rebuilding").exists()
+    assert files_agree(index) and not list(index.glob(".*.tmp")) and not (tmp_path / "x.idx.rebuilding").exists()
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         Library.open(index, encoder)

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from embeddings.atomic import write_text_atomically
 from embeddings.encoder import Encoder, sha256_of
 from embeddings.index import VectorIndex
@@ -168,6 +170,20 @@ def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[VectorI
     logger.warning("Vector index %s: %s; rebuilding it from the store", path, problem)
     ids, matrix = store.all_vectors(manifest["dim"])
     return (VectorIndex.build(ids, matrix, manifest["dim"]) if len(ids) else VectorIndex(manifest["dim"])), True
+
+
+def files_agree(index_dir: Path) -> bool:
+    """The folder's files agree: the vector file is the one the manifest recorded (sha256), it holds exactly the
+    store's sentence ids, and the manifest's sentence count is the store's. What a finished writer leaves."""
+    manifest = read_manifest(index_dir)
+    store = Store(index_dir / STORE)
+    try:
+        store_ids, _ = store.all_vectors(manifest["dim"])
+    finally:
+        store.close()
+    vectors = VectorIndex.load(index_dir / VECTORS, manifest["dim"])
+    return (manifest.get("vectors_sha256") == sha256_of(index_dir / VECTORS) and manifest["sentences"] == len(store_ids)
+            and bool(np.array_equal(vectors.ids(), np.sort(store_ids))))
 
 
 def remove_leftovers(index_dir: Path) -> None:

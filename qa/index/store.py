@@ -197,7 +197,7 @@ class Store:
         article, spans, minhash = annotated.article, annotated.spans, annotated.minhash
         centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1], dtype=np.float32)
         centroid = (centroid / max(float(np.linalg.norm(centroid)), 1e-12)).astype(np.float32)
-        texts = [article.text[span.start:span.end] for span in spans]
+        texts = annotated.sentences
         gaps = [article.text[span.end:following.start] for span, following in zip(spans, spans[1:], strict=False)]
         gaps.append("")  # after the last sentence: its window ends with it
         counts = article_statistics(article.title, article.text, texts, gaps)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.ingest.decoding import NotText, decode
+from qa.ingest.decoding import decode
 from qa.ingest.feeds import FEED_SUFFIXES, looks_like_feed, read_feed
 from qa.ingest.fetch import fetch_text, is_url
 from qa.ingest.markdown_text import markdown_to_text
@@ -109,20 +109,26 @@ def _read_file(path: Path, root: Path) -> list[Article]:
     article_id = _file_article_id(path, root)
     path = path.resolve()
     try:
-        suffix = path.suffix.lower()
-        text = decode(path.read_bytes(), nul_means_binary=suffix != ".jsonl")
-        if suffix == ".jsonl":
-            return _parse_jsonl(text, path)
-        if suffix in FEED_SUFFIXES:
-            if not looks_like_feed(text):
-                logger.info("Skipped %s: XML, but not an RSS or Atom feed", path)
-                return []
-            return _feed_articles(text, path)
-        article = parse_article(text, path, article_id)
-    except (OSError, NotText, ValueError) as error:
+        return parse_file(path.read_bytes(), path, article_id)
+    except (OSError, ValueError) as error:  # NotText is a ValueError
         logger.warning("Skipped %s: %s", path, error)
         return []
-    return [article]
+
+
+def parse_file(raw: bytes, path: Path, article_id: str) -> list[Article]:
+    """The articles in one file's bytes, by its suffix: a JSONL file's records and a feed's entries (bad ones
+    skipped with a warning; an XML file that is no feed gives none), or one article. NotText or ValueError when
+    the file as a whole is unusable."""
+    suffix = path.suffix.lower()
+    text = decode(raw, nul_means_binary=suffix != ".jsonl")  # in JSONL a NUL byte spoils one record, not the file
+    if suffix == ".jsonl":
+        return _parse_jsonl(text, path)
+    if suffix in FEED_SUFFIXES:
+        if not looks_like_feed(text):
+            logger.info("Skipped %s: XML, but not an RSS or Atom feed", path)
+            return []
+        return _feed_articles(text, path)
+    return [parse_article(text, path, article_id)]
 
 
 def parse_article(text: str, path: Path, article_id: str) -> Article:

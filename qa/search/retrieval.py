@@ -37,6 +37,9 @@ MAX_ARTICLE_CANDIDATES = 500
 MODES = ("hybrid", "dense", "lexical")
 # Threads for full-text searches, one per question being answered at once (the web server answers up to 4).
 LEXICAL_THREADS = 4
+# One pool for the process, whatever the number of libraries opened (a pool per Retriever kept idle threads for
+# every library ever opened); its threads start on first use.
+_LEXICAL_POOL = ThreadPoolExecutor(LEXICAL_THREADS, thread_name_prefix="lexical-search")
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s*$")
 
 
@@ -108,16 +111,16 @@ class Retriever:
         self.store = store
         self.encoder = encoder
         self._vectors = vectors  # a getter: the library swaps in a new index after each update
-        self._lexical_pool = ThreadPoolExecutor(LEXICAL_THREADS, thread_name_prefix="lexical-search")
 
     def candidates(self, question: str, settings: RetrievalSettings, article_ids: Collection[str] = ()
                    ) -> Candidates:
         """Gather dense and lexical candidates, and every sentence of `article_ids`, and compute each one's
-        evidence features: five SQL statements, whatever the question's length and the candidates' number."""
+        evidence features: six SQL statements (one on the full-text thread), whatever the question's length and
+        the candidates' number."""
         # The full-text search runs in another thread while this one encodes the question and searches the vectors:
         # SQLite, ONNX Runtime and FAISS all release the GIL, so on two cores a question waits for the slower of the
         # two, not for both (BENCHMARKS.md, the query path).
-        lexical = self._lexical_pool.submit(self.store.lexical_search, fts_query_for(question),
+        lexical = _LEXICAL_POOL.submit(self.store.lexical_search, fts_query_for(question),
                                             settings.lexical_candidates) if settings.mode != "dense" else None
         query_vector = self.encoder.encode([question])
         ids: dict[int, None] = {}

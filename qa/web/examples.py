@@ -15,17 +15,17 @@ SEED_EXAMPLES = {
     "000_455ed2948e93ac7b": ("Where was the 7th Vietnam-Japan dialogue held?",
                              "What gift did the Vietnamese defence minister give his Japanese visitor?"),
 }
-_chosen: dict[tuple[str, int], list[str]] = {}
+_chosen: dict[str, tuple[int, list[str]]] = {}  # index folder -> (generation, its examples)
 _guard = threading.Lock()
 
 
 def example_questions(library: Library) -> list[str]:
     """Up to MAX_EXAMPLES answered questions: the seed articles' own, then "What happened: TITLE?" for the
     other articles. Kept per library and generation, so a page load does not ask them again."""
-    key = (str(library.index_dir), library.generation)
+    key, generation = str(library.index_dir), library.generation
     with _guard:
-        if key in _chosen:
-            return _chosen[key]
+        if key in _chosen and _chosen[key][0] == generation:
+            return _chosen[key][1]
     listing = library.articles()
     candidates = [q for a in listing for q in SEED_EXAMPLES.get(a.article_id, ())]
     candidates += [f"What happened: {a.title.rstrip('.?!')}?" for a in listing
@@ -40,5 +40,5 @@ def example_questions(library: Library) -> list[str]:
         except ValueError:  # a title too long to be a question, say
             continue
     with _guard:
-        _chosen[key] = chosen
+        _chosen[key] = (generation, chosen)
     return chosen

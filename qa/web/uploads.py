@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from qa.ingest.articles import ARTICLE_SUFFIXES, Article, parse_article, read_articles
-from qa.ingest.decoding import decode
-from qa.ingest.feeds import FEED_SUFFIXES
+from qa.ingest.articles import ARTICLE_SUFFIXES, Article, parse_file
 from qa.library import Library
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -22,15 +20,10 @@ def read_upload(path: Path) -> list[Article]:
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise ValueError(f"{size / 1_048_576:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 1_048_576} MB")
-    # NotText, a ValueError, says why; in JSONL a NUL byte spoils one record, not the file.
-    text = decode(path.read_bytes(), nul_means_binary=path.suffix.lower() != ".jsonl")
-    if path.suffix.lower() in (".jsonl", *FEED_SUFFIXES):
-        articles = read_articles(path)  # one article per line or entry; bad ones are skipped with a warning
-        if not articles:
-            raise ValueError("no article records; each line needs a JSON object with 'id' and 'text'"
-                             if path.suffix.lower() == ".jsonl" else "not an RSS or Atom feed with entries")
-    else:
-        articles = [parse_article(text, path, path.stem)]
+    articles = parse_file(path.read_bytes(), path, path.stem)  # NotText, a ValueError, says why
+    if not articles:
+        raise ValueError("no article records; each line needs a JSON object with 'id' and 'text'"
+                         if path.suffix.lower() == ".jsonl" else "not an RSS or Atom feed with entries")
     return [dataclasses.replace(a, article_id=UPLOAD_ID_PREFIX + a.article_id, path=f"upload:{path.name}")
             for a in articles]
 
