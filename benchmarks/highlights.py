@@ -61,10 +61,36 @@ def main() -> None:
         recall = row["questions with the answer marked"] / row["questions"]
         lines.append(f"| {kind} | {method} | {row['questions']} | {row['questions with a mark']} | {precision:.3f} "
                      f"| {recall:.3f} |")
-    text = "\n".join(lines)
+    text = "\n".join(lines) + "\n\n" + short_answer_table(library, question_set.cases, gold)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "highlights.md").write_text(text + "\n", encoding="utf-8")
+
+
+def short_answer_table(library: Library, cases: list, gold: dict[str, list[tuple[int, int]]]) -> str:
+    """The short answer phrase as the web chat would show it: the first citation's marked words, for questions
+    answered (found). Right when the citation is a hit and a marked span overlaps a gold answer. The question
+    kinds whose phrase is shown (qa.web.html.SHORT_ANSWER_KINDS) are chosen on the even-numbered questions and
+    checked on the odd-numbered ones."""
+    tally: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # answered, with a phrase, right
+    for number, case in enumerate(cases):
+        answer = library.ask(case.question)
+        if not answer.found:
+            continue
+        top = answer.citations[0]
+        right = bool(top.highlights) and case.is_hit(top) and any(
+            h[0] < end and start < h[1] for h in top.highlights for start, end in gold[case.question])
+        for confident in ("all", ">= 0.9")[:1 + (answer.confidence >= 0.9)]:
+            row = tally[(question_type(case.question), "even" if number % 2 == 0 else "odd", confident)]
+            row[0] += 1
+            row[1] += bool(top.highlights)
+            row[2] += right
+    lines = ["| question type | half | confidence | answered | with a phrase | phrase right (share of phrases) |",
+             "|---|---|---|---|---|---|"]
+    for (kind, half, confident), (answered, shown, right) in sorted(tally.items()):
+        lines.append(f"| {kind} | {half} | {confident} | {answered} | {shown} | "
+                     f"{right / shown if shown else 0:.3f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,30 @@ class Answer:
     closest: tuple[Citation, ...] = field(default_factory=tuple)
 
 
+def answer_from_dict(record: object) -> Answer:
+    """An Answer from dataclasses.asdict(answer) read back from JSON (a saved conversation); ValueError when the
+    record is not one, so a damaged or edited record is refused rather than shown half-read."""
+    try:
+        fields = {**record}  # type: ignore[dict-item]
+        citations = [tuple(_citation_from_dict(c) for c in fields.pop(name, ())) for name in ("citations", "closest")]
+        answer = Answer(**fields, citations=citations[0], closest=citations[1])
+    except (TypeError, ValueError, KeyError) as error:
+        raise ValueError(f"not a saved answer: {error}") from error
+    typed = {"question": str, "text": str, "found": bool, "confidence": (int, float), "searched_for": str}
+    if not all(isinstance(getattr(answer, name), kind) for name, kind in typed.items()):
+        raise ValueError("not a saved answer: a field has the wrong type")
+    return answer
+
+
+def _citation_from_dict(record: dict) -> Citation:
+    citation = Citation(**{**record, "highlights": tuple((int(a), int(b)) for a, b in record.get("highlights", ()))})
+    typed = {"rank": int, "article_id": str, "title": str, "sentence": str, "start": int, "end": int,
+             "score": (int, float), "context": str, "date": str, "source": str, "url": str}
+    if not all(isinstance(getattr(citation, name), kind) for name, kind in typed.items()):
+        raise ValueError("a citation field has the wrong type")
+    return citation
+
+
 def cite(question: str, hits: Sequence[Hit]) -> list[Citation]:
     """Numbered citations of ranked sentences, with their context, the article's metadata and the words that
     answer the question marked."""

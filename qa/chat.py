@@ -12,13 +12,14 @@ A question that leans on nothing is searched as asked, so a new topic is never p
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from qa.answer import Answer
+from qa.answer import Answer, answer_from_dict
 from qa.library import Library
 from qa.search.question import NAME_PATTERN, check_top_k, clean_question, names_in
 from qa.search.scope import SearchScope
@@ -65,6 +66,27 @@ class Turn:
     resolution: Resolution
     answered_at: float = 0.0  # time.monotonic() when its answer was ready
     top_k: int = 3
+    within: tuple[str, ...] = ()  # the articles it was asked within (none: the whole library)
+
+    def to_dict(self) -> dict:
+        """The turn as JSON-ready data, to save a conversation and resume it later (Chat.resumed)."""
+        return {"answer": dataclasses.asdict(self.answer), "resolution": dataclasses.asdict(self.resolution),
+                "top_k": self.top_k, "within": list(self.within)}
+
+    @classmethod
+    def from_dict(cls, record: object) -> Turn:
+        """A turn saved by to_dict; ValueError when the record is not one."""
+        try:
+            resolution = Resolution(**{**record["resolution"], "prefer_article_ids": tuple(
+                record["resolution"]["prefer_article_ids"])})
+            turn = cls(answer_from_dict(record["answer"]), resolution, 0.0, int(record["top_k"]),
+                       tuple(record.get("within", ())))
+        except (TypeError, KeyError) as error:
+            raise ValueError(f"not a saved turn: {error}") from error
+        if not isinstance(resolution.query, str) or not all(isinstance(i, str) for i in
+                                                            (*resolution.prefer_article_ids, *turn.within)):
+            raise ValueError("not a saved turn: a field has the wrong type")
+        return turn
 
 
 class Chat:
@@ -80,6 +102,13 @@ class Chat:
         self._lock = threading.Lock()
         self._asking = threading.Lock()
 
+    @classmethod
+    def resumed(cls, library: Library, turns: Sequence[Turn]) -> Chat:
+        """A conversation that goes on from saved turns (Turn.from_dict): follow-ups lean on the last of them."""
+        chat = cls(library)
+        chat._turns = list(turns)[-MAX_TURNS_KEPT:]
+        return chat
+
     @property
     def turns(self) -> tuple[Turn, ...]:
         """The turns so far, oldest first."""
@@ -91,15 +120,17 @@ class Chat:
         with self._lock:
             self._turns.clear()
 
-    def ask(self, question: str, top_k: int = 3) -> Answer:
+    def ask(self, question: str, top_k: int = 3, within: Collection[str] = ()) -> Answer:
         """Answer a question, resolving it against the previous turn when it is a follow-up; ValueError for a
         question that is not usable text or a top_k that is not a whole number in range.
 
         A conversation answers one question at a time, so its turns keep the order they were asked in. The same
         question sent again before its answer was ready (Enter pressed twice, Enter then Ask) gets that answer
-        back without a second turn; asked again after it ("What else did he say?" twice), it is a new turn."""
+        back without a second turn; asked again after it ("What else did he say?" twice), it is a new turn.
+        `within`: answer only from these articles (Library.ask), follow-ups included."""
         arrived = time.monotonic()
         question, top_k = clean_question(question), check_top_k(top_k)
+        within = self.library.checked_within(within) if within else ()
         with self._asking:
             with self._lock:
                 last = self._turns[-1] if self._turns else None
@@ -113,11 +144,12 @@ class Chat:
             if resolution.continue_previous and previous is not None and previous.found:
                 answer = self.library.read_on(question, previous, answered)
             else:
-                answer = self.library.ask(question, top_k=top_k, scope=SearchScope(
+                answer = self.library.ask(question, top_k=top_k, within=within, scope=SearchScope(
                     resolution.query, resolution.prefer_article_ids,
                     frozenset(answered) if resolution.skip_answered else frozenset()))
             with self._lock:
-                self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], Turn(answer, resolution, time.monotonic(), top_k)]
+                turn = Turn(answer, resolution, time.monotonic(), top_k, within)
+                self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], turn]
             return answer
 
     def articles_with(self, phrase: str) -> frozenset[str] | None:

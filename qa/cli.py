@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_index_option(ask)
     ask.add_argument("--top-k", type=int, default=3, help="number of cited sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
+    ask.add_argument("--within", action="append", default=[], metavar="ID",
+                     help="answer only from this article (repeat for several; ids from qa list)")
 
     serve = commands.add_parser("serve", help="start the web chat UI")
     _add_index_option(serve)
@@ -127,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
         removed = library.remove(args.ids)
         print(f"Removed {removed} article(s); {library.counts()[0]} left")
     elif args.command == "ask":
-        answer = _open_library(args.index).ask(args.question, top_k=args.top_k)
+        answer = _open_library(args.index).ask(args.question, top_k=args.top_k, within=args.within)
         if args.json:
             print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False, indent=2))
         else:

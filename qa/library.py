@@ -7,6 +7,7 @@ process has replaced the manifest, never in the middle of one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import threading
@@ -42,7 +43,7 @@ from qa.ingest.fetch import is_url
 from qa.ingest.near_duplicates import drop_near_copies
 from qa.ingest.sentences import split_sentences
 from qa.search.retrieval import RetrievalSettings, Retriever
-from qa.search.scope import WHOLE_LIBRARY, SearchScope
+from qa.search.scope import MAX_WITHIN, WHOLE_LIBRARY, SearchScope
 from qa.text import words
 
 logger = logging.getLogger(__name__)
@@ -277,11 +278,30 @@ class Library:
         return self.retriever.citations(question, top_k, settings or self.settings)
 
     def ask(self, question: str, top_k: int = 3, settings: RetrievalSettings | None = None,
-            scope: SearchScope = WHOLE_LIBRARY) -> Answer:
-        """Answer a question with cited sentences, or say the articles do not hold the answer. A chat passes a
-        follow-up's scope: the query it was rewritten into, the articles it stays in, the sentences it has given."""
+            scope: SearchScope = WHOLE_LIBRARY, within: Collection[str] = ()) -> Answer:
+        """Answer a question with cited sentences, or say the articles do not hold the answer. `within`: answer
+        only from these articles (ids, at most MAX_WITHIN); ValueError naming any that is not in the library. A
+        chat passes a follow-up's scope: the query it was rewritten into, the articles it stays in, the sentences
+        it has given."""
         self.reload_if_changed()
+        if within:
+            scope = dataclasses.replace(scope, within=self.checked_within(within))
         return self.retriever.answer(question, top_k, settings or self.settings, self.not_found_threshold, scope)
+
+    def checked_within(self, within: Collection[str]) -> tuple[str, ...]:
+        """The article ids to ask within, in order and once each; ValueError saying what is wrong with them."""
+        if isinstance(within, str | bytes) or not all(isinstance(i, str) for i in within):
+            raise ValueError("within must be a list of article ids (see qa list)")
+        wanted = tuple(dict.fromkeys(within))
+        if len(wanted) > MAX_WITHIN:
+            raise ValueError(f"ask within at most {MAX_WITHIN} articles at a time ({len(wanted)} given); "
+                             "leave the choice empty to ask the whole library")
+        known = self.store.known_articles(wanted)
+        unknown = [i for i in wanted if i not in known]
+        if unknown:
+            raise ValueError(f"not in the library: {', '.join(unknown[:5])}{'…' if len(unknown) > 5 else ''} "
+                             "(see qa list)")
+        return wanted
 
     def read_on(self, question: str, previous: Answer, skip: Collection[tuple[str, int]] = ()) -> Answer:
         """"What else did he say?": the sentence after the previous answer's that was not given yet."""

@@ -231,16 +231,24 @@ def test_uploaded_article_is_answerable_at_once(page, tmp_path: Path) -> None:
 
 
 def test_upload_of_the_wrong_type_or_size_is_refused_with_the_reason(page, tmp_path: Path) -> None:
-    pdf, big = tmp_path / "report.pdf", tmp_path / "big.txt"
+    pdf, good, big = tmp_path / "report.pdf", tmp_path / "tide-news.txt", tmp_path / "big.txt"
     pdf.write_bytes(b"%PDF-1.4 not an article")
+    good.write_text("Tide news\n\nThe Bagamoyo tide gauge recorded a 4.1 metre spring tide.", encoding="utf-8")
     big.write_text("A long article.\n" + "word " * 500_000, encoding="utf-8")  # 2.5 MB
     page.locator("#qa-add").get_by_text("Add articles").click()
     upload = page.locator("#qa-upload input[type=file]")
-    upload.set_input_files(str(pdf))
-    page.get_by_text("Invalid file type: report.pdf").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    status = page.locator("#qa-upload-status textarea")
+    # A wrong type among good files: that file alone is refused, and the message says why, beside what was added.
+    upload.set_input_files([str(pdf), str(good)])
+    page.wait_for_function("el => el.value.includes('Refused')", arg=status.element_handle(),
+                           timeout=ANSWER_TIMEOUT_MS)
+    message = status.input_value()
+    assert "Added 1 article" in message and "report.pdf (not an article file; use .txt" in message
+    # Too big: the browser refuses it before it is sent, and the last upload's message is gone, not left standing.
+    page.locator("#qa-upload input[type=file]").wait_for(state="attached")  # the box empties after an upload
     upload.set_input_files(str(big))
     page.get_by_text("exceed the maximum allowed size of 2.0 Mb").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    assert page.locator("#qa-upload-status textarea").input_value() == ""  # nothing reached the index
+    page.wait_for_function("el => el.value === ''", arg=status.element_handle(), timeout=ANSWER_TIMEOUT_MS)
 
 
 def test_hostile_article_text_is_shown_literally_and_never_runs(page, dialogs: list[str], tmp_path: Path) -> None:
@@ -264,9 +272,9 @@ def test_hostile_article_text_is_shown_literally_and_never_runs(page, dialogs: l
     _screenshot(page, "hostile-laptop")
 
 
-def test_clear_conversation_forgets_the_previous_turns(page) -> None:
+def test_a_new_conversation_forgets_the_previous_turns(page) -> None:
     _ask(page, "Who co-chaired the Israel dialogue?")
-    page.locator("#qa-clear").click()
+    page.locator("#qa-new").click()
     page.locator(".qa-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)
     _ask(page, "When did it take place?")
     assert "Searched for" not in page.locator(".qa-turn").first.inner_text()
@@ -277,7 +285,7 @@ def test_every_example_stands_alone_and_is_answered_and_settings_show_the_index(
     texts = examples.all_inner_texts()
     assert len(texts) == 4 and "When did it take place?" not in texts  # no follow-up before any question
     for n in range(len(texts)):  # clicked first, each one: never a "not found"
-        page.locator("#qa-clear").click()
+        page.locator("#qa-new").click()
         examples.nth(n).click()
         page.locator(".qa-turn").first.locator(".qa-answer").wait_for(timeout=ANSWER_TIMEOUT_MS)
         assert "qa-found" in page.locator(".qa-turn .qa-answer").first.get_attribute("class"), texts[n]
@@ -312,11 +320,11 @@ def test_a_question_of_punctuation_only_says_it_is_empty(page) -> None:
     assert page.locator(".qa-turn").count() == 0
 
 
-def test_clear_also_closes_the_open_article(page) -> None:
+def test_a_new_conversation_also_closes_the_open_article(page) -> None:
     _ask(page, "Who co-chaired the Israel dialogue?")
     page.locator(".qa-cite").first.click()
     page.locator("#qa-article .qa-article-text").wait_for(timeout=ANSWER_TIMEOUT_MS)
-    page.locator("#qa-clear").click()
+    page.locator("#qa-new").click()
     page.locator("#qa-article .qa-article-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)
 
 

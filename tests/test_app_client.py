@@ -66,8 +66,12 @@ def test_ask_returns_the_answer_with_its_citations(client, library: Library) -> 
 
 @pytest.mark.slow
 def test_top_k_is_optional_and_bounded(client) -> None:
-    assert len(client.predict(CO_CHAIRS, api_name="/ask")["citations"]) == app.DEFAULT_TOP_K
-    assert len(client.predict(CO_CHAIRS, 1, api_name="/ask")["citations"]) == 1
+    # top_k is an upper bound: a citation far below the first is not shown (RetrievalSettings.citation_margin).
+    broad = "What did Vietnam and Japan agree at the dialogue?"
+    assert 2 <= len(client.predict(broad, api_name="/ask")["citations"]) <= app.DEFAULT_TOP_K
+    assert len(client.predict(broad, 1, api_name="/ask")["citations"]) == 1
+    within = client.predict(CO_CHAIRS, 3, ["004_e8ce38fb4ece313b"], api_name="/ask")["citations"]
+    assert {c["article_id"] for c in within} == {"004_e8ce38fb4ece313b"}
 
 
 @pytest.mark.slow

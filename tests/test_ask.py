@@ -198,3 +198,47 @@ def test_a_question_sends_a_fixed_handful_of_sql_statements(seed_library: Librar
     # FTS5's own reads beneath a query start with "--"; those of its first query on a connection name 'main'.
     sent = [sql for sql in statements if not sql.startswith("--") and "'main'." not in sql]
     assert len(sent) == 6, sent
+
+
+JAPAN_SEED, ISRAEL_SEED = "000_455ed2948e93ac7b", "004_e8ce38fb4ece313b"
+
+
+def test_ask_within_answers_only_from_the_chosen_articles(seeds_among_unrelated_articles: Library) -> None:
+    library = seeds_among_unrelated_articles
+    question = "Who co-chaired the Israel dialogue?"
+    whole = library.ask(question)
+    assert whole.found and whole.citations[0].article_id == ISRAEL_SEED
+    # Within the Israel seed: the same answer, every citation from it.
+    within = library.ask(question, top_k=5, within=[ISRAEL_SEED])
+    assert within.found and within.citations[0].sentence == whole.citations[0].sentence
+    assert {c.article_id for c in within.citations} == {ISRAEL_SEED}
+    # Within the Japan seed only: nothing there answers it, and no other article is cited, not even as closest.
+    elsewhere = library.ask(question, top_k=5, within=[JAPAN_SEED])
+    assert {c.article_id for c in (*elsewhere.citations, *elsewhere.closest)} == {JAPAN_SEED}
+
+
+def test_ask_within_refuses_what_is_not_a_choice_of_articles(seed_library: Library) -> None:
+    with pytest.raises(ValueError, match="not in the library: nope"):
+        seed_library.ask("Who co-chaired the Israel dialogue?", within=[ISRAEL_SEED, "nope"])
+    with pytest.raises(ValueError, match="list of article ids"):
+        seed_library.ask("Who co-chaired the Israel dialogue?", within=ISRAEL_SEED)
+    with pytest.raises(ValueError, match="at most 20 articles"):
+        seed_library.ask("Who co-chaired the Israel dialogue?", within=[f"a{n}" for n in range(21)])
+    # The public ask() and a chat take the same choice; a follow-up stays within it.
+    assert ask("Who co-chaired the Israel dialogue?", library=seed_library, within=[JAPAN_SEED]).citations[:1] != \
+        ask("Who co-chaired the Israel dialogue?", library=seed_library).citations[:1]
+
+
+def test_citations_far_below_the_first_are_not_shown(seeds_among_unrelated_articles: Library) -> None:
+    library = seeds_among_unrelated_articles
+    margin = library.settings.citation_margin
+    # A sharp question: its answer stands far above every other sentence, so ten asked for are not ten shown.
+    sharp = library.ask("Who co-chaired the Israel dialogue?", top_k=10)
+    ranked = library.search("Who co-chaired the Israel dialogue?", top_k=10)  # search() ranks top_k, no floor
+    assert sharp.found and len(ranked) == 10 and 1 <= len(sharp.citations) < 10
+    assert [c.sentence for c in sharp.citations] == [c.sentence for c in ranked[:len(sharp.citations)]]
+    assert all(sharp.citations[0].score - c.score <= margin for c in sharp.citations)
+    assert ranked[len(sharp.citations)].score < sharp.citations[0].score - margin
+    # A "not found" keeps its closest sentences to the same floor.
+    lima = library.ask("What is the population of Lima, Peru?", top_k=10)
+    assert not lima.found and all(lima.closest[0].score - c.score <= margin for c in lima.closest)

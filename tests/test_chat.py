@@ -255,3 +255,15 @@ def test_more_follow_ups_skip_what_was_answered_and_read_on_without_words_of_the
                                                                                        reads_on: bool) -> None:
     resolution = resolve(question, _answer("Who co-chaired the Israel dialogue?"), _articles_with)
     assert resolution.skip_answered and resolution.continue_previous == reads_on
+
+
+def test_a_conversation_asked_within_articles_stays_within_them(seed_library: Library) -> None:
+    chat = Chat(seed_library)
+    japan = "000_455ed2948e93ac7b"
+    first = chat.ask("Who co-chaired the dialogue?", within=[japan])
+    follow_up = chat.ask("What did they agree?", within=[japan])
+    cited = {c.article_id for answer in (first, follow_up) for c in (*answer.citations, *answer.closest)}
+    assert cited == {japan}
+    with pytest.raises(ValueError, match="not in the library"):
+        chat.ask("What else?", within=["missing"])
+    assert len(chat.turns) == 2  # a refused question leaves the conversation as it was

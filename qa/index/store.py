@@ -331,6 +331,14 @@ class Store:
         db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
+    def known_articles(self, article_ids: Sequence[str]) -> set[str]:
+        """Those of `article_ids` that are stored."""
+        if not article_ids:
+            return set()
+        marks = ",".join("?" * len(article_ids))
+        rows = self._db().execute(f"SELECT article_id FROM articles WHERE article_id IN ({marks})", list(article_ids))
+        return {article_id for (article_id,) in rows}
+
     def sentence_ids_of(self, article_ids: Sequence[str]) -> list[int]:
         """The ids of the sentences of some articles (by article_id), in article order."""
         if not article_ids:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from qa.chat import Chat  # noqa: E402
 from qa.ingest.articles import ARTICLE_SUFFIXES  # noqa: E402
 from qa.library import Library  # noqa: E402
 from qa.search.question import check_top_k, clean_question  # noqa: E402
+from qa.search.scope import MAX_WITHIN  # noqa: E402
+from qa.web import conversations  # noqa: E402
 from qa.web.examples import MAX_EXAMPLES, example_questions
 from qa.web.html import (  # noqa: E402
     ARTICLE_CSS,
@@ -65,10 +69,51 @@ THEME = gr.themes.Default(font=[TEXT_FONT, "ui-sans-serif", "system-ui", "sans-s
 
 # A click on a citation sends which sentence it is (the server checks it against the index); a new answer
 # scrolls the transcript to the start of the newest question.
+# A copy button puts the answer and its sources on the clipboard (navigator.clipboard needs a secure context:
+# localhost is one, a plain-http address on a network is not, so the old execCommand route stands in there).
+# Opening an article from a citation is a step in the browser's history, so a phone's Back returns to the answer
+# that was tapped (the article is below the transcript there) instead of leaving the app.
 TRANSCRIPT_JS = """
+const copyText = async (text) => {
+  try { await navigator.clipboard.writeText(text); return; } catch (error) { /* not a secure context */ }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand('copy');
+  area.remove();
+};
+window.qaBackToAnswer = () => {
+  const last = window.qaLastCite;
+  if (!last) return;
+  const turn = element.querySelectorAll('.qa-turn')[last.turn];
+  const cite = turn && [...turn.querySelectorAll('.qa-cite')].find(
+    (c) => c.dataset.article === last.article && c.dataset.start === last.start);
+  if (!cite) return;
+  cite.scrollIntoView({block: 'center'});
+  cite.focus({preventScroll: true});
+};
+window.addEventListener('popstate', (event) => {
+  if (!(event.state && event.state.qaArticle)) window.qaBackToAnswer();
+});
 element.addEventListener('click', (event) => {
+  const copy = event.target.closest('.qa-copy');
+  if (copy && element.contains(copy)) {
+    copyText(copy.dataset.copy).then(() => {
+      copy.textContent = 'Copied';
+      setTimeout(() => { copy.textContent = 'Copy'; }, 1500);
+    });
+    return;
+  }
   const cite = event.target.closest('.qa-cite');
   if (!cite || !element.contains(cite)) return;
+  const turns = [...element.querySelectorAll('.qa-turn')];
+  window.qaLastCite = {turn: turns.indexOf(cite.closest('.qa-turn')), article: cite.dataset.article,
+                       start: cite.dataset.start};
+  if (history.state && history.state.qaArticle) history.replaceState({qaArticle: true}, '');
+  else history.pushState({qaArticle: true}, '');
   trigger('click', {article_id: cite.dataset.article, start: Number(cite.dataset.start),
                     end: Number(cite.dataset.end)});
 });
@@ -89,6 +134,11 @@ watch('value', () => {
 """
 # Scroll the article (not the page) to the cited sentence; bring the panel into view if it is off screen (phone).
 SCROLL_TO_CITED_JS = """
+element.addEventListener('click', (event) => {
+  if (!event.target.closest('.qa-back')) return;
+  if (history.state && history.state.qaArticle) history.back();  // the popstate returns to the answer
+  else if (window.qaBackToAnswer) window.qaBackToAnswer();
+});
 watch('value', () => {
   const cited = element.querySelector('.qa-cited');
   const box = element.querySelector('.qa-article-text');
@@ -98,6 +148,31 @@ watch('value', () => {
   if (top < 0 || top > window.innerHeight / 2) element.scrollIntoView({block: 'start', behavior: 'smooth'});
 });
 """
+
+
+UPLOAD_RESET_JS = """
+document.addEventListener('change', (event) => {
+  if (event.target.matches && event.target.matches('#qa-upload input[type=file]')) trigger('click', {});
+}, true);
+"""
+# An export arrives as {"filename", "content"}: the browser saves it as a file, no file on the server.
+DOWNLOAD_JS = """
+(exported) => {
+  const {filename, content} = JSON.parse(exported);
+  const type = filename.endsWith('.json') ? 'application/json' : 'text/markdown';
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([content], {type: type + ';charset=utf-8'}));
+  link.download = filename;
+  document.body.appendChild(link);
+  link.click();
+  setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+}
+"""
+
+
+def _file_name(name: str) -> str:
+    """A conversation's name as a safe file name: letters, digits and dashes."""
+    return "-".join(re.findall(r"\w+", name))[:60].strip("-") or "conversation"
 
 
 EMPTY_ARTICLE = "<p class='qa-article-empty'>Click a citation to read its whole article here.</p>"
@@ -135,16 +210,72 @@ def _whole_number(top_k: object) -> object:
 def build_app(library: Library) -> gr.Blocks:
     """Build the web UI over a library; each browser session gets its own Chat."""
 
-    def ask(question: str, top_k: float, chat: Chat | None) -> tuple[dict, Chat]:
+    def ask(question: str, top_k: float, within: list[str] | None, chat: Chat | None) -> tuple[dict, Chat]:
         chat = chat or Chat(library)
         try:
             top_k = check_top_k(_whole_number(top_k), MAX_TOP_K)
             if (repeated := _double_submit(chat, question, top_k)) is not None:
                 return answer_to_dict(repeated), chat
-            answer = chat.ask(question or "", top_k=top_k)
+            answer = chat.ask(question or "", top_k=top_k, within=within or ())
         except ValueError as error:
             raise _user_error(str(error)) from error
         return answer_to_dict(answer), chat
+
+    def within_choices() -> dict:
+        """The articles to ask within: title (and date) shown, id sent; a choice removed since is dropped."""
+        return gr.update(choices=[(f"{a.title[:70]}{' · ' + a.date if a.date else ''}", a.article_id)
+                                  for a in library.articles()])
+
+    # Conversations: the session's current one is `current` (an id) and its Chat; all of them are kept in the
+    # browser (qa/web/conversations.py), so a reload or a server restart resumes them.
+    def conversation_list(saved: object, current: str) -> dict:
+        listed = conversations.choices(saved)
+        return gr.update(choices=listed, value=current if any(i == current for _, i in listed) else None)
+
+    def opened_page(saved: object, chat: Chat | None) -> tuple:
+        if chat is not None and chat.turns:  # a question asked before the page finished loading: keep it
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        current, _ = conversations.read(saved)
+        current = current or conversations.new_id()
+        chat = conversations.resumed(saved, current, library)
+        return chat, current, format_transcript(chat), conversation_list(saved, current)
+
+    def saved_after_answer(chat: Chat | None, saved: object, current: str) -> tuple:
+        saved = conversations.saved_with(saved, chat, current)
+        return saved, conversation_list(saved, current)
+
+    def switched(chosen: str | None, saved: object) -> tuple:
+        chat = conversations.resumed(saved, chosen or "", library) if chosen else None
+        current = chosen if chat is not None else conversations.new_id()
+        saved = {**(saved if isinstance(saved, dict) else conversations.EMPTY), "current": current}
+        return chat, current, saved, format_transcript(chat), "", EMPTY_ARTICLE
+
+    def started_new(saved: object) -> tuple:
+        current = conversations.new_id()
+        saved = {**(saved if isinstance(saved, dict) else conversations.EMPTY), "current": current}
+        return None, current, saved, format_transcript(None), "", EMPTY_ARTICLE, conversation_list(saved, current)
+
+    def rename(name: str, saved: object, current: str) -> tuple:
+        try:
+            saved = conversations.renamed(saved, current, name)
+        except ValueError as error:
+            raise _user_error(str(error)) from error
+        return saved, conversation_list(saved, current), ""
+
+    def delete(saved: object, current: str) -> tuple:
+        saved = conversations.deleted(saved, current)
+        new = saved["current"]
+        return (None, new, saved, format_transcript(None), "", EMPTY_ARTICLE, conversation_list(saved, new),
+                gr.update(visible=False), gr.update(visible=False))
+
+    def export(kind: str, chat: Chat | None, saved: object, current: str) -> str:
+        turns = chat.turns if chat is not None else ()
+        if not turns:
+            raise _user_error("Nothing to export yet: ask a question first.")
+        name = next((n for n, i in conversations.choices(saved) if i == current), conversations.name_for(turns))
+        write = conversations.to_markdown if kind == "md" else conversations.to_json
+        return json.dumps({"filename": f"{_file_name(name)}.{kind}", "content": write(name, turns,
+                                                                                      library.index_dir.name)})
 
     def show_article(event: gr.EventData) -> str:
         return format_article(library, getattr(event, "article_id", None), getattr(event, "start", None),
@@ -176,6 +307,9 @@ def build_app(library: Library) -> gr.Blocks:
     with gr.Blocks(title="News QA: answers with cited sentences", analytics_enabled=False,
                    delete_cache=CACHE_CLEANING) as demo:
         chat_state = gr.State(None, time_to_live=SESSION_SECONDS)
+        current = gr.State("", time_to_live=SESSION_SECONDS)  # the id of the conversation shown
+        saved = gr.BrowserState(conversations.EMPTY, storage_key=conversations.STORAGE_KEY,
+                                secret=conversations.STORAGE_SECRET)
         gr.HTML("<h2 style='margin:0.2em 0'>News QA</h2><p style='margin:0'>Answers from the news articles, "
                 "each with the sentences it comes from.</p>", padding=False)
         with gr.Row(equal_height=False):
@@ -189,50 +323,100 @@ def build_app(library: Library) -> gr.Blocks:
                                           placeholder="Ask about the articles…", scale=5, max_lines=3,
                                           elem_id="qa-question", max_length=1000)
                     ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="qa-ask")
+                # allow_custom_value: the choices change with the library (set again on every page load), and
+                # an API caller sends ids without a page; Library.checked_within refuses an unknown one by name.
+                within = gr.Dropdown(within_choices()["choices"], multiselect=True, max_choices=MAX_WITHIN,
+                                     allow_custom_value=True, elem_id="qa-within",
+                                     label=f"Ask within these articles (up to {MAX_WITHIN}; none chosen: all of them)")
                 with gr.Row():
                     examples = example_questions(library)
                     example_buttons = [gr.Button(examples[n] if n < len(examples) else "", size="sm",
                                                  elem_classes="qa-example", visible=n < len(examples))
                                        for n in range(MAX_EXAMPLES)]
-                clear_button = gr.Button("Clear conversation", size="sm", elem_id="qa-clear")
+                with gr.Row(equal_height=True):
+                    conversation = gr.Dropdown([], label="Conversation", elem_id="qa-conversation", scale=3,
+                                               allow_custom_value=False)
+                    new_button = gr.Button("New conversation", size="sm", elem_id="qa-new", scale=1, min_width=90)
+                with gr.Accordion("Rename, export or delete this conversation", open=False,
+                                  elem_id="qa-conversation-tools"):
+                    with gr.Row(equal_height=True):
+                        new_name = gr.Textbox(label="New name", max_lines=1, elem_id="qa-rename-text", scale=3,
+                                              max_length=conversations.MAX_NAME_CHARS)
+                        rename_button = gr.Button("Rename", size="sm", elem_id="qa-rename", scale=1, min_width=70)
+                    with gr.Row():
+                        export_md = gr.Button("Export Markdown", size="sm", elem_id="qa-export-md")
+                        export_json = gr.Button("Export JSON", size="sm", elem_id="qa-export-json")
+                        delete_button = gr.Button("Delete…", size="sm", elem_id="qa-delete")
+                        delete_confirm = gr.Button("Delete for good", size="sm", variant="stop", visible=False,
+                                                   elem_id="qa-delete-confirm")
+                        delete_cancel = gr.Button("Cancel", size="sm", visible=False, elem_id="qa-delete-cancel")
+                    exported = gr.Textbox(visible=False)
             with gr.Column(scale=2, min_width=300):
                 article = gr.HTML(EMPTY_ARTICLE, js_on_load=SCROLL_TO_CITED_JS, css_template=ARTICLE_CSS,
                                   elem_id="qa-article", label="Article")
                 with gr.Accordion("Library", open=False, elem_id="qa-library"):
                     panel = library_panel(library, article)
                 with gr.Accordion("Add articles", open=False, elem_id="qa-add"):
-                    files = gr.File(label=f"Articles (.txt, .md, .html, .jsonl, .rss, .atom, .xml; up to "
+                    # No file_types: Gradio refuses a whole upload for one file of another type, and in the browser
+                    # before the app hears of it (the result box kept its old message); read_upload refuses that
+                    # file alone and says why, beside what was added.
+                    files = gr.File(label=f"Articles ({', '.join(ARTICLE_SUFFIXES)}; up to "
                                     f"{MAX_UPLOAD_BYTES // 1_048_576} MB each)", file_count="multiple",
-                                    file_types=list(ARTICLE_SUFFIXES), elem_id="qa-upload")
+                                    elem_id="qa-upload")
                     upload_status = gr.Textbox(label="Upload result", interactive=False, lines=2,
                                                elem_id="qa-upload-status")
+                    # Files chosen again clear the last result at once: a file the browser refuses itself (over
+                    # the size limit) never reaches the app, and the box kept the previous upload's message.
+                    upload_hint = gr.HTML("<p class='qa-upload-hint'>Each file's outcome is listed above: added, "
+                                          "updated, kept under a new id, or refused and why.</p>",
+                                          js_on_load=UPLOAD_RESET_JS, elem_id="qa-upload-hint", padding=False)
                 with gr.Accordion("Answer settings", open=False, elem_id="qa-settings"):
                     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Number of citations")
                     index_info = gr.HTML(format_index_info(library), elem_id="qa-index-info")
 
-        asking = {"fn": ask, "inputs": [question, top_k, chat_state], "outputs": [answer_json, chat_state],
+        asking = {"fn": ask, "inputs": [question, top_k, within, chat_state], "outputs": [answer_json, chat_state],
                   "show_progress": "minimal", "show_progress_on": transcript}
         private = {"api_visibility": "private", "show_progress": "hidden"}
 
         def answered(event: gr.events.Dependency) -> None:
-            event.success(lambda chat: (format_transcript(chat), ""), chat_state, [transcript, question], **private)
+            event.success(lambda chat: (format_transcript(chat), ""), chat_state, [transcript, question],
+                          **private).then(saved_after_answer, [chat_state, saved, current], [saved, conversation],
+                                          **private)
 
         # Enter and the Ask button are one event, run once at a time: Enter, Enter, Ask asks once.
         answered(gr.on([question.submit, ask_button.click], **asking, api_name="ask", trigger_mode="once"))
         for button in example_buttons:  # a button's text is what it asks: the examples change with the library
             answered(button.click(lambda text: text, button, question, **private).success(
                 **asking, api_visibility="private"))
-        clear_button.click(lambda: (None, format_transcript(None), "", EMPTY_ARTICLE), None,
-                           [chat_state, transcript, question, article], **private)
+        shown = [chat_state, current, saved, transcript, question, article]
+        new_button.click(started_new, saved, [*shown, conversation], **private)
+        conversation.input(switched, [conversation, saved], shown, **private)
+        rename_button.click(rename, [new_name, saved, current], [saved, conversation, new_name], **private)
+        new_name.submit(rename, [new_name, saved, current], [saved, conversation, new_name], **private)
+        for button, kind in ((export_md, "md"), (export_json, "json")):
+            button.click(lambda c, s, i, kind=kind: export(kind, c, s, i), [chat_state, saved, current], exported,
+                         **private).success(None, exported, None, js=DOWNLOAD_JS)
+        delete_button.click(lambda: (gr.update(visible=True), gr.update(visible=True)), None,
+                            [delete_confirm, delete_cancel], **private)
+        delete_cancel.click(lambda: (gr.update(visible=False), gr.update(visible=False)), None,
+                            [delete_confirm, delete_cancel], **private)
+        delete_confirm.click(delete, [saved, current], [*shown, conversation, delete_confirm, delete_cancel],
+                             **private)
         transcript.click(show_article, None, article, api_visibility="private", show_progress="minimal")
+        upload_hint.click(lambda: "", None, upload_status, **private)
         files.upload(upload, files, upload_status, api_name="upload", concurrency_limit=1).then(
-            lambda text: (format_index_info(library), None, *refresh_panel(library, text), *example_updates()),
-            panel.filter, [index_info, files, *panel.outputs, *example_buttons], **private)
+            lambda text: (format_index_info(library), None, *refresh_panel(library, text), within_choices(),
+                          *example_updates()),
+            panel.filter, [index_info, files, *panel.outputs, within, *example_buttons], **private)
         # After a removal the open article may be gone, and the examples may ask about it.
-        panel.removal.then(lambda: (EMPTY_ARTICLE, *example_updates()), None, [article, *example_buttons], **private)
-        # Counts, lists and examples are read when a page opens: a page never shows the library as it was at start.
-        demo.load(lambda: (format_index_info(library), *refresh_panel(library), *example_updates()), None,
-                  [index_info, *panel.outputs, *example_buttons], **private)
+        panel.removal.then(lambda: (EMPTY_ARTICLE, within_choices(), *example_updates()), None,
+                           [article, within, *example_buttons], **private)
+        # Counts, lists and examples are read when a page opens: a page never shows the library as it was at start;
+        # the conversation the browser kept comes back.
+        demo.load(lambda: (format_index_info(library), *refresh_panel(library), within_choices(),
+                           *example_updates()), None,
+                  [index_info, *panel.outputs, within, *example_buttons], **private)
+        demo.load(opened_page, [saved, chat_state], [chat_state, current, transcript, conversation], **private)
         # The library on the HTTP API (the page shows it in the web chat's own issue): list and remove.
         gr.api(list_library, api_name="library")
         gr.api(remove_articles, api_name="remove", concurrency_limit=1)

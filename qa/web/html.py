@@ -12,6 +12,7 @@ from qa.answer import Citation
 from qa.chat import Chat, Turn
 from qa.index.store import StoredArticle
 from qa.library import Library
+from qa.web.conversations import turn_markdown
 
 CONTEXT_CHARS = 110
 # gr.HTML evaluates its template as a JavaScript template string: escape its syntax in untrusted text too.
@@ -27,6 +28,11 @@ TRANSCRIPT_CSS = """
   border-radius: 8px; padding: 0.6em 0.9em; margin-top: 0.5em; }
 /* Slate, not a second orange: a "not found" must not pass for an answer at a glance (#d97706 beside the accent
    #f97316 did). */
+.qa-answer { position: relative; }
+.qa-copy { position: absolute; top: 0.4em; right: 0.5em; font: inherit; font-size: 0.8em; cursor: pointer;
+  background: var(--background-fill-primary); color: var(--body-text-color); border: 1px solid
+  var(--border-color-primary); border-radius: 6px; padding: 0.1em 0.6em; }
+.qa-copy:hover, .qa-copy:focus-visible { border-color: var(--color-accent); }
 .qa-answer.qa-not-found { border-left-color: #64748b; }
 .qa-label { font-weight: 600; }
 .qa-meta { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 0.3em; }
@@ -45,6 +51,8 @@ ARTICLE_CSS = """
 .qa-article-empty { color: var(--body-text-color-subdued); }
 .qa-article-text { white-space: pre-wrap; overflow-wrap: anywhere; max-height: 60vh; overflow-y: auto;
   line-height: 1.5; }
+.qa-back { font: inherit; cursor: pointer; background: none; border: 1px solid var(--border-color-primary);
+  border-radius: 6px; padding: 0.2em 0.7em; margin-bottom: 0.4em; color: var(--body-text-color); }
 .qa-cited { background: #fde68a; color: #1f2937; border-radius: 3px; padding: 0 2px; }
 """
 
@@ -104,6 +112,8 @@ def format_turn(turn: Turn, titles: dict[str, str]) -> str:
     if len(kept) == 1:
         meta.append(f"Follow-up, kept to “{escape(kept[0])}”")
     meta_html = "".join(f'<div class="qa-meta">{line}</div>' for line in meta)
+    if turn.within:
+        meta.append("Asked within: " + ", ".join(f"“{escape(titles.get(i, i))}”" for i in turn.within))
     confidence = f'<div class="qa-meta">Confidence {answer.confidence:.0%}</div>'
     if answer.found:
         # The headline is the whole cited sentence with its answer words marked, never the marks alone:
@@ -120,8 +130,10 @@ def format_turn(turn: Turn, titles: dict[str, str]) -> str:
                 + (f'<div class="qa-meta">Closest sentences, not an answer:</div><ol class="qa-citations">'
                    f'{closest}</ol>' if closest else ""))
         kind = "qa-not-found"
+    copy = (f'<button type="button" class="qa-copy" data-copy="{escape(turn_markdown(answer))}" '
+            f'aria-label="Copy this answer and its sources">Copy</button>')
     return (f'<div class="qa-turn"><div class="qa-question">{escape(answer.question)}</div>'
-            f'<div class="qa-answer {kind}">{meta_html}{body}</div></div>')
+            f'<div class="qa-answer {kind}">{copy}{meta_html}{body}</div></div>')
 
 
 def format_transcript(chat: Chat | None) -> str:
@@ -131,7 +143,7 @@ def format_transcript(chat: Chat | None) -> str:
                 'it comes from; click one to read it in its article.</div>')
     titles = {}
     for turn in chat.turns:
-        for article_id in turn.resolution.prefer_article_ids[:1]:
+        for article_id in (*turn.resolution.prefer_article_ids[:1], *turn.within):
             stored = chat.library.article(article_id)
             titles[article_id] = stored.title if stored else article_id
     # A live region that holds only the newest answer: a screen reader announces each answer as it comes.
@@ -151,7 +163,10 @@ def format_article(library: Library, article_id: object, start: object, end: obj
         start = end = 0
     published = _published(stored).removeprefix(" · ")
     meta = " · ".join(x for x in (published, _link(stored.url)) if x)
-    return (f'<h3>{escape(stored.title)}</h3>' + (f'<div class="qa-published">{meta}</div>' if meta else "")
+    # Opened from a citation: on a phone the article is a screen of its own, and this (or the browser's Back)
+    # returns to the answer that cited it.
+    back = '<button type="button" class="qa-back">← Back to the answer</button>' if start < end else ""
+    return back + (f'<h3>{escape(stored.title)}</h3>' + (f'<div class="qa-published">{meta}</div>' if meta else "")
             + f'<div class="qa-article-text">{escape(text[:start])}'
             f'<mark class="qa-cited">{escape(text[start:end])}</mark>{escape(text[end:])}</div>')
 
