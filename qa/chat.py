@@ -77,11 +77,13 @@ class Turn:
     def from_dict(cls, record: object) -> Turn:
         """A turn saved by to_dict; ValueError when the record is not one."""
         try:
+            if not isinstance(record.get("within", []), list):
+                raise TypeError("within is not a list")
             resolution = Resolution(**{**record["resolution"], "prefer_article_ids": tuple(
                 record["resolution"]["prefer_article_ids"])})
             turn = cls(answer_from_dict(record["answer"]), resolution, 0.0, int(record["top_k"]),
                        tuple(record.get("within", ())))
-        except (TypeError, KeyError) as error:
+        except (TypeError, KeyError, AttributeError) as error:
             raise ValueError(f"not a saved turn: {error}") from error
         if not isinstance(resolution.query, str) or not all(isinstance(i, str) for i in
                                                             (*resolution.prefer_article_ids, *turn.within)):

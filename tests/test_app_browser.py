@@ -5,6 +5,7 @@ Screenshots (laptop 1366x768, phone 390x844) are written to screenshots/ for a p
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -235,6 +236,8 @@ def test_upload_of_the_wrong_type_or_size_is_refused_with_the_reason(page, tmp_p
     pdf.write_bytes(b"%PDF-1.4 not an article")
     good.write_text("Tide news\n\nThe Bagamoyo tide gauge recorded a 4.1 metre spring tide.", encoding="utf-8")
     big.write_text("A long article.\n" + "word " * 500_000, encoding="utf-8")  # 2.5 MB
+    page.locator("#qa-library").get_by_text("Library").first.click()  # its count shows when an upload is done
+    before = _article_count(page)
     page.locator("#qa-add").get_by_text("Add articles").click()
     upload = page.locator("#qa-upload input[type=file]")
     status = page.locator("#qa-upload-status textarea")
@@ -245,7 +248,7 @@ def test_upload_of_the_wrong_type_or_size_is_refused_with_the_reason(page, tmp_p
     message = status.input_value()
     assert "Added 1 article" in message and "report.pdf (not an article file; use .txt" in message
     # Too big: the browser refuses it before it is sent, and the last upload's message is gone, not left standing.
-    page.locator("#qa-upload input[type=file]").wait_for(state="attached")  # the box empties after an upload
+    _article_count(page, before + 1)  # the upload's follow-up (counts, lists, an emptied file box) has run
     upload.set_input_files(str(big))
     page.get_by_text("exceed the maximum allowed size of 2.0 Mb").wait_for(timeout=ANSWER_TIMEOUT_MS)
     page.wait_for_function("el => el.value === ''", arg=status.element_handle(), timeout=ANSWER_TIMEOUT_MS)
@@ -362,3 +365,158 @@ def test_the_library_panel_lists_filters_opens_and_removes_articles(page, tmp_pa
     assert _article_count(page, before) == before
     page.locator("#qa-article .qa-article-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)  # the removed one closed
     _screenshot(page, "library-laptop")
+
+
+def test_the_conversation_comes_back_after_a_reload_and_the_list_keeps_each_one(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    _ask(page, "When did it take place?")
+    conversation = page.locator("#qa-conversation input")
+    page.wait_for_function("() => document.querySelector('#qa-conversation input').value.includes('co-chaired')",
+                           timeout=ANSWER_TIMEOUT_MS)
+    page.reload()
+    page.locator(".qa-turn").nth(1).wait_for(timeout=ANSWER_TIMEOUT_MS)  # both turns, as they were
+    assert "Amir Eshel" in page.locator(".qa-turn").first.inner_text()
+    # The restored conversation goes on: a follow-up still leans on its last turn.
+    _ask(page, "Who led the Japanese side?")
+    assert page.locator(".qa-turn").count() == 3
+    # A new conversation starts empty; the first one stays in the list and comes back when chosen.
+    page.locator("#qa-new").click()
+    page.locator(".qa-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    _ask(page, "What is the population of Lima, Peru?")
+    page.wait_for_function("() => document.querySelector('#qa-conversation input').value.includes('Lima')",
+                           timeout=ANSWER_TIMEOUT_MS)
+    conversation.click()
+    page.get_by_role("option", name="Who co-chaired the Israel dialogue?").click()
+    page.locator(".qa-turn").nth(2).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    # Renamed, it keeps its new name across a reload.
+    page.locator("#qa-conversation-tools").get_by_text("Rename, export or delete").click()
+    page.locator("#qa-rename-text input, #qa-rename-text textarea").first.fill("Israel dialogue")
+    page.locator("#qa-rename").click()
+    page.wait_for_function("() => document.querySelector('#qa-conversation input').value === 'Israel dialogue'",
+                           timeout=ANSWER_TIMEOUT_MS)
+    page.reload()
+    page.locator(".qa-turn").nth(2).wait_for(timeout=ANSWER_TIMEOUT_MS)
+    assert conversation.input_value() == "Israel dialogue"
+    _screenshot(page, "conversation-restored-laptop")
+    # Deleted after a confirmation: gone from the list, and the page shows a new, empty conversation.
+    page.locator("#qa-conversation-tools").get_by_text("Rename, export or delete").click()
+    page.locator("#qa-delete").click()
+    page.locator("#qa-delete-confirm").click()
+    page.locator(".qa-empty").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    conversation.click()
+    names = page.get_by_role("option").all_inner_texts()
+    assert "Israel dialogue" not in names and any("Lima" in n for n in names)
+
+
+def test_a_conversation_exports_as_markdown_and_json(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    page.locator("#qa-conversation-tools").get_by_text("Rename, export or delete").click()
+    with page.expect_download(timeout=ANSWER_TIMEOUT_MS) as download:
+        page.locator("#qa-export-md").click()
+    assert download.value.suggested_filename == "Who-co-chaired-the-Israel-dialogue.md"
+    markdown = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "**Q:** Who co-chaired the Israel dialogue?" in markdown and "Amir Eshel" in markdown
+    assert "(article 004_e8ce38fb4ece313b, characters" in markdown
+    with page.expect_download(timeout=ANSWER_TIMEOUT_MS) as download:
+        page.locator("#qa-export-json").click()
+    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    first = exported["turns"][0]["answer"]
+    assert first["found"] and "Amir Eshel" in first["citations"][0]["sentence"]
+
+
+def test_the_copy_button_puts_the_answer_and_its_sources_on_the_clipboard(browser, server_url: str) -> None:
+    context = browser.new_context(viewport=LAPTOP, permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    try:
+        page.goto(server_url)
+        _ask(page, "Who co-chaired the Israel dialogue?")
+        copy = page.get_by_role("button", name="Copy this answer and its sources")
+        copy.click()
+        page.wait_for_function("() => document.querySelector('.qa-copy').textContent === 'Copied'",
+                               timeout=ANSWER_TIMEOUT_MS)
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith("**Q:** Who co-chaired the Israel dialogue?") and "Amir Eshel" in copied
+        assert "Sources:" in copied and "1. “" in copied
+    finally:
+        context.close()
+
+
+def test_back_on_a_phone_returns_from_the_article_to_the_answer(browser, server_url: str) -> None:
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(server_url)
+        _ask(page, "Who co-chaired the Israel dialogue?")
+        citation = page.locator(".qa-cite").first
+        citation.click()
+        page.locator("#qa-article mark.qa-cited").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        page.wait_for_timeout(800)  # the smooth scroll down to the article
+        assert not _in_viewport(page, ".qa-cite")  # on a phone the article is a screen of its own
+        page.go_back()  # the browser's Back: still the app, back at the citation that was tapped
+        page.wait_for_function(f"() => {_IN_VIEWPORT_JS}('.qa-cite')", timeout=ANSWER_TIMEOUT_MS)
+        assert page.url == server_url
+        _screenshot(page, "back-to-answer-phone")
+        # The visible button does the same.
+        citation.click()
+        page.wait_for_timeout(800)
+        page.locator("#qa-article .qa-back").click()
+        page.wait_for_function(f"() => {_IN_VIEWPORT_JS}('.qa-cite')", timeout=ANSWER_TIMEOUT_MS)
+        assert page.url == server_url
+    finally:
+        page.close()
+
+
+_IN_VIEWPORT_JS = """((selector) => { const box = document.querySelector(selector).getBoundingClientRect();
+  return box.top >= 0 && box.bottom <= window.innerHeight; })"""
+
+
+def _in_viewport(page, selector: str) -> bool:
+    return page.evaluate(f"{_IN_VIEWPORT_JS}('{selector}')")
+
+
+def test_a_question_asked_within_one_article_cites_only_it(page) -> None:
+    page.locator("#qa-within input").click()
+    page.get_by_role("option", name=re.compile("Vietnam, Japan hold 7th defence policy dialogue")).click()
+    page.keyboard.press("Escape")
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    turn = page.locator(".qa-turn").first
+    assert "Asked within: “Vietnam, Japan hold 7th defence policy dialogue”" in turn.inner_text()
+    articles = {c.get_attribute("data-article") for c in turn.locator(".qa-cite").all()}
+    assert articles == {"000_455ed2948e93ac7b"}
+    _screenshot(page, "asked-within-laptop")
+
+
+def test_the_page_reads_well_to_a_screen_reader(page) -> None:
+    _ask(page, "Who co-chaired the Israel dialogue?")
+    snapshot = page.locator("body").aria_snapshot()
+    for expected in ('textbox "Your question about the articles"', 'button "Ask"', "- status:",
+                     'button "Copy this answer and its sources"', 'button "New conversation"'):
+        assert expected in snapshot, expected
+    assert "Amir Eshel" in page.locator("#qa-transcript [role=status]").aria_snapshot()
+
+
+@pytest.mark.parametrize("viewport", ["laptop", "phone"])
+def test_screenshots_of_each_state(browser, server_url: str, viewport: str) -> None:
+    """Each state of the page at laptop and phone width, for a person to look at (screenshots/, git-ignored);
+    the page never scrolls sideways."""
+    page = browser.new_page(viewport=LAPTOP if viewport == "laptop" else PHONE)
+    try:
+        page.goto(server_url)
+        page.locator("#qa-question textarea").wait_for()
+        _screenshot(page, f"state-empty-{viewport}")
+        _ask(page, "Who co-chaired the Israel dialogue?")
+        _screenshot(page, f"state-answer-{viewport}")
+        _ask(page, "What is the population of Lima, Peru?")
+        _screenshot(page, f"state-not-found-{viewport}")
+        page.locator(".qa-cite").first.click()
+        page.locator("#qa-article .qa-article-text").wait_for(timeout=ANSWER_TIMEOUT_MS)
+        page.wait_for_timeout(800)
+        _screenshot(page, f"state-article-{viewport}")
+        page.locator("#qa-library").get_by_text("Library").first.click()
+        page.locator("#qa-library-table").scroll_into_view_if_needed()
+        _screenshot(page, f"state-library-{viewport}")
+        page.locator("#qa-conversation-tools").get_by_text("Rename, export or delete").click()
+        page.locator("#qa-conversation-tools").scroll_into_view_if_needed()
+        _screenshot(page, f"state-conversation-tools-{viewport}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    finally:
+        page.close()

@@ -170,7 +170,8 @@ class Retriever:
 
         Every sentence of the scope's articles is a candidate, and only they are ranked when there are any (a
         follow-up question stays in the article its conversation is about); the scope's skipped sentences are
-        left out, and so is every sentence outside the articles it asks within. The candidates returned are the ones ranked.
+        left out, and so is every sentence outside the articles it asks within. The candidates returned are the
+        ones ranked.
         """
         settings = settings or RetrievalSettings()
         candidates = self.candidates(question, settings, (*scope.articles, *scope.within))

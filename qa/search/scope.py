@@ -12,7 +12,9 @@ MAX_WITHIN = 20
 @dataclass(frozen=True)
 class SearchScope:
     """A follow-up's search: the query it was rewritten into, the articles it stays in, the sentences already
-    given that it leaves out; and the articles a user asks within. The default scope is a question on its own: the whole library, nothing left out."""
+    given that it leaves out; and the articles a user asks within.
+
+    The default scope is a question on its own: the whole library, nothing left out."""
 
     query: str = ""  # what to search instead of the question as asked ("When did the Israel dialogue take place?")
     articles: tuple[str, ...] = ()  # article ids: only their sentences are ranked, when there are any

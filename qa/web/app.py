@@ -67,6 +67,10 @@ THEME = gr.themes.Default(font=[TEXT_FONT, "ui-sans-serif", "system-ui", "sans-s
                           font_mono=[CODE_FONT, "ui-monospace", "monospace"]).set(
     body_text_color_subdued="*neutral_600", input_placeholder_color="*neutral_500")
 
+# A button beside a labelled field sits level with the field's box, at the field's height, not stretched to the
+# height of the label and box together.
+PAGE_CSS = ".qa-beside-field { align-self: flex-end; margin-bottom: var(--block-padding); min-height: 42px; }"
+
 # A click on a citation sends which sentence it is (the server checks it against the index); a new answer
 # scrolls the transcript to the start of the newest question.
 # A copy button puts the answer and its sources on the clipboard (navigator.clipboard needs a secure context:
@@ -333,16 +337,18 @@ def build_app(library: Library) -> gr.Blocks:
                     example_buttons = [gr.Button(examples[n] if n < len(examples) else "", size="sm",
                                                  elem_classes="qa-example", visible=n < len(examples))
                                        for n in range(MAX_EXAMPLES)]
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=False):
                     conversation = gr.Dropdown([], label="Conversation", elem_id="qa-conversation", scale=3,
                                                allow_custom_value=False)
-                    new_button = gr.Button("New conversation", size="sm", elem_id="qa-new", scale=1, min_width=90)
+                    new_button = gr.Button("New conversation", size="sm", elem_id="qa-new", scale=1, min_width=90,
+                                           elem_classes="qa-beside-field")
                 with gr.Accordion("Rename, export or delete this conversation", open=False,
                                   elem_id="qa-conversation-tools"):
-                    with gr.Row(equal_height=True):
+                    with gr.Row(equal_height=False):
                         new_name = gr.Textbox(label="New name", max_lines=1, elem_id="qa-rename-text", scale=3,
                                               max_length=conversations.MAX_NAME_CHARS)
-                        rename_button = gr.Button("Rename", size="sm", elem_id="qa-rename", scale=1, min_width=70)
+                        rename_button = gr.Button("Rename", size="sm", elem_id="qa-rename", scale=1, min_width=70,
+                                                  elem_classes="qa-beside-field")
                     with gr.Row():
                         export_md = gr.Button("Export Markdown", size="sm", elem_id="qa-export-md")
                         export_json = gr.Button("Export JSON", size="sm", elem_id="qa-export-json")
@@ -428,7 +434,7 @@ def serve(library: Library, host: str = "127.0.0.1", port: int = 7860) -> gr.Blo
     demo = build_app(library)
     # Gradio refuses bigger files before they reach disk; read_upload says why to API callers too.
     demo.launch(server_name=host, server_port=port, share=False, max_file_size=MAX_UPLOAD_BYTES,
-                prevent_thread_lock=True, quiet=True, theme=THEME, state_session_capacity=MAX_SESSIONS,
+                prevent_thread_lock=True, quiet=True, theme=THEME, css=PAGE_CSS, state_session_capacity=MAX_SESSIONS,
                 app_kwargs={"middleware": [Middleware(RequestGuard)]})
     return demo
 

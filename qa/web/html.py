@@ -111,9 +111,9 @@ def format_turn(turn: Turn, titles: dict[str, str]) -> str:
     kept = [titles[a] for a in turn.resolution.prefer_article_ids if a in titles]
     if len(kept) == 1:
         meta.append(f"Follow-up, kept to “{escape(kept[0])}”")
-    meta_html = "".join(f'<div class="qa-meta">{line}</div>' for line in meta)
     if turn.within:
         meta.append("Asked within: " + ", ".join(f"“{escape(titles.get(i, i))}”" for i in turn.within))
+    meta_html = "".join(f'<div class="qa-meta">{line}</div>' for line in meta)
     confidence = f'<div class="qa-meta">Confidence {answer.confidence:.0%}</div>'
     if answer.found:
         # The headline is the whole cited sentence with its answer words marked, never the marks alone:

@@ -45,8 +45,9 @@ def library_panel(library: Library, article_view: gr.HTML) -> LibraryPanel:
     summary = gr.HTML(summary_html(library), elem_id="qa-library-count")
     text_filter = gr.Textbox(label="Filter the articles", placeholder="title, date, source or id",
                              elem_id="qa-library-filter", max_lines=1)
+    # Widths set: a long title took the panel's width and pushed date, source and id out of sight.
     table = gr.Dataframe(rows(library), headers=COLUMNS, interactive=False, elem_id="qa-library-table",
-                         wrap=True, max_height=300)
+                         wrap=True, max_height=300, column_widths=["44%", "16%", "16%", "10%", "14%"])
     to_remove = gr.Dropdown([a.article_id for a in library.articles()], multiselect=True,
                             label="Articles to remove", elem_id="qa-remove-choice")
     with gr.Row():
