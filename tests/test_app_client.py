@@ -233,6 +233,11 @@ def test_article_view_shows_date_source_and_only_a_web_link(library: Library) ->
     citation = Citation(rank=1, article_id="a", title="Ferry", sentence="S.", start=0, end=2, score=1.0,
                         context="S.", date="2025-03-04", source="Fjord <Herald>")
     assert "[1] Ferry · 2025-03-04 · Fjord &lt;Herald&gt;</span>" in answer_html.format_citation(citation)
+    assert "qa-cite-source" not in answer_html.format_citation(citation)  # no address, no link
+    linked = answer_html.format_citation(dataclasses.replace(citation, url="https://x.example/ferry"))
+    assert ('</button><a class="qa-cite-source" href="https://x.example/ferry" target="_blank" '
+            'rel="noopener noreferrer">Source page ↗</a></li>') in linked
+    assert "qa-cite-source" not in answer_html.format_citation(dataclasses.replace(citation, url="javascript:x"))
     assert answer_html._link("javascript:alert(1)") == ""
     assert answer_html._link("https://x.example/a?b=1&c=2") == (
         '<a class="qa-source-link" href="https://x.example/a?b=1&amp;c=2" target="_blank" '

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import os
-import re
 import time
 from pathlib import Path
 
@@ -26,10 +24,11 @@ from qa.ingest.articles import ARTICLE_SUFFIXES  # noqa: E402
 from qa.library import Library  # noqa: E402
 from qa.search.question import check_top_k, clean_question  # noqa: E402
 from qa.search.scope import MAX_WITHIN  # noqa: E402
-from qa.web import conversations  # noqa: E402
+from qa.web.conversation_panel import conversation_panel, user_error  # noqa: E402
 from qa.web.examples import MAX_EXAMPLES, example_questions
 from qa.web.html import (  # noqa: E402
     ARTICLE_CSS,
+    EMPTY_ARTICLE,
     TRANSCRIPT_CSS,
     format_article,
     format_index_info,
@@ -159,38 +158,9 @@ document.addEventListener('change', (event) => {
   if (event.target.matches && event.target.matches('#qa-upload input[type=file]')) trigger('click', {});
 }, true);
 """
-# An export arrives as {"filename", "content"}: the browser saves it as a file, no file on the server.
-DOWNLOAD_JS = """
-(exported) => {
-  const {filename, content} = JSON.parse(exported);
-  const type = filename.endsWith('.json') ? 'application/json' : 'text/markdown';
-  const link = document.createElement('a');
-  link.href = URL.createObjectURL(new Blob([content], {type: type + ';charset=utf-8'}));
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
-}
-"""
-
-
-def _file_name(name: str) -> str:
-    """A conversation's name as a safe file name: letters, digits and dashes."""
-    return "-".join(re.findall(r"\w+", name))[:60].strip("-") or "conversation"
-
-
-EMPTY_ARTICLE = "<p class='qa-article-empty'>Click a citation to read its whole article here.</p>"
-
-
 def answer_to_dict(answer: Answer) -> dict:
     """The answer as JSON-ready data: the API's reply."""
     return dataclasses.asdict(answer)
-
-
-def _user_error(message: str) -> gr.Error:
-    """An error the user made, shown to them and logged in one line: no traceback in the server's log."""
-    logger.info("Refused a request: %s", message)
-    return gr.Error(message, print_exception=False)
 
 
 def _double_submit(chat: Chat, question: object, top_k: int) -> Answer | None:
@@ -222,64 +192,13 @@ def build_app(library: Library) -> gr.Blocks:
                 return answer_to_dict(repeated), chat
             answer = chat.ask(question or "", top_k=top_k, within=within or ())
         except ValueError as error:
-            raise _user_error(str(error)) from error
+            raise user_error(str(error)) from error
         return answer_to_dict(answer), chat
 
     def within_choices() -> dict:
         """The articles to ask within: title (and date) shown, id sent; a choice removed since is dropped."""
         return gr.update(choices=[(f"{a.title[:70]}{' · ' + a.date if a.date else ''}", a.article_id)
                                   for a in library.articles()])
-
-    # Conversations: the session's current one is `current` (an id) and its Chat; all of them are kept in the
-    # browser (qa/web/conversations.py), so a reload or a server restart resumes them.
-    def conversation_list(saved: object, current: str) -> dict:
-        listed = conversations.choices(saved)
-        return gr.update(choices=listed, value=current if any(i == current for _, i in listed) else None)
-
-    def opened_page(saved: object, chat: Chat | None) -> tuple:
-        if chat is not None and chat.turns:  # a question asked before the page finished loading: keep it
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        current, _ = conversations.read(saved)
-        current = current or conversations.new_id()
-        chat = conversations.resumed(saved, current, library)
-        return chat, current, format_transcript(chat), conversation_list(saved, current)
-
-    def saved_after_answer(chat: Chat | None, saved: object, current: str) -> tuple:
-        saved = conversations.saved_with(saved, chat, current)
-        return saved, conversation_list(saved, current)
-
-    def switched(chosen: str | None, saved: object) -> tuple:
-        chat = conversations.resumed(saved, chosen or "", library) if chosen else None
-        current = chosen if chat is not None else conversations.new_id()
-        saved = {**(saved if isinstance(saved, dict) else conversations.EMPTY), "current": current}
-        return chat, current, saved, format_transcript(chat), "", EMPTY_ARTICLE
-
-    def started_new(saved: object) -> tuple:
-        current = conversations.new_id()
-        saved = {**(saved if isinstance(saved, dict) else conversations.EMPTY), "current": current}
-        return None, current, saved, format_transcript(None), "", EMPTY_ARTICLE, conversation_list(saved, current)
-
-    def rename(name: str, saved: object, current: str) -> tuple:
-        try:
-            saved = conversations.renamed(saved, current, name)
-        except ValueError as error:
-            raise _user_error(str(error)) from error
-        return saved, conversation_list(saved, current), ""
-
-    def delete(saved: object, current: str) -> tuple:
-        saved = conversations.deleted(saved, current)
-        new = saved["current"]
-        return (None, new, saved, format_transcript(None), "", EMPTY_ARTICLE, conversation_list(saved, new),
-                gr.update(visible=False), gr.update(visible=False))
-
-    def export(kind: str, chat: Chat | None, saved: object, current: str) -> str:
-        turns = chat.turns if chat is not None else ()
-        if not turns:
-            raise _user_error("Nothing to export yet: ask a question first.")
-        name = next((n for n, i in conversations.choices(saved) if i == current), conversations.name_for(turns))
-        write = conversations.to_markdown if kind == "md" else conversations.to_json
-        return json.dumps({"filename": f"{_file_name(name)}.{kind}", "content": write(name, turns,
-                                                                                      library.index_dir.name)})
 
     def show_article(event: gr.EventData) -> str:
         return format_article(library, getattr(event, "article_id", None), getattr(event, "start", None),
@@ -301,19 +220,16 @@ def build_app(library: Library) -> gr.Blocks:
     def remove_articles(article_ids: list[str]) -> str:
         """Remove articles by id; an unknown id is an error, and then nothing is removed."""
         if not isinstance(article_ids, list) or not all(isinstance(i, str) for i in article_ids) or not article_ids:
-            raise _user_error("article_ids must be a non-empty list of article ids (see /library)")
+            raise user_error("article_ids must be a non-empty list of article ids (see /library)")
         try:
             removed = library.remove(article_ids)
         except ValueError as error:
-            raise _user_error(str(error)) from error
+            raise user_error(str(error)) from error
         return f"Removed {removed} article(s); {library.counts()[0]} left"
 
     with gr.Blocks(title="News QA: answers with cited sentences", analytics_enabled=False,
                    delete_cache=CACHE_CLEANING) as demo:
         chat_state = gr.State(None, time_to_live=SESSION_SECONDS)
-        current = gr.State("", time_to_live=SESSION_SECONDS)  # the id of the conversation shown
-        saved = gr.BrowserState(conversations.EMPTY, storage_key=conversations.STORAGE_KEY,
-                                secret=conversations.STORAGE_SECRET)
         gr.HTML("<h2 style='margin:0.2em 0'>News QA</h2><p style='margin:0'>Answers from the news articles, "
                 "each with the sentences it comes from.</p>", padding=False)
         with gr.Row(equal_height=False):
@@ -337,26 +253,7 @@ def build_app(library: Library) -> gr.Blocks:
                     example_buttons = [gr.Button(examples[n] if n < len(examples) else "", size="sm",
                                                  elem_classes="qa-example", visible=n < len(examples))
                                        for n in range(MAX_EXAMPLES)]
-                with gr.Row(equal_height=False):
-                    conversation = gr.Dropdown([], label="Conversation", elem_id="qa-conversation", scale=3,
-                                               allow_custom_value=False)
-                    new_button = gr.Button("New conversation", size="sm", elem_id="qa-new", scale=1, min_width=90,
-                                           elem_classes="qa-beside-field")
-                with gr.Accordion("Rename, export or delete this conversation", open=False,
-                                  elem_id="qa-conversation-tools"):
-                    with gr.Row(equal_height=False):
-                        new_name = gr.Textbox(label="New name", max_lines=1, elem_id="qa-rename-text", scale=3,
-                                              max_length=conversations.MAX_NAME_CHARS)
-                        rename_button = gr.Button("Rename", size="sm", elem_id="qa-rename", scale=1, min_width=70,
-                                                  elem_classes="qa-beside-field")
-                    with gr.Row():
-                        export_md = gr.Button("Export Markdown", size="sm", elem_id="qa-export-md")
-                        export_json = gr.Button("Export JSON", size="sm", elem_id="qa-export-json")
-                        delete_button = gr.Button("Delete…", size="sm", elem_id="qa-delete")
-                        delete_confirm = gr.Button("Delete for good", size="sm", variant="stop", visible=False,
-                                                   elem_id="qa-delete-confirm")
-                        delete_cancel = gr.Button("Cancel", size="sm", visible=False, elem_id="qa-delete-cancel")
-                    exported = gr.Textbox(visible=False)
+                conversation_slot = gr.Column()
             with gr.Column(scale=2, min_width=300):
                 article = gr.HTML(EMPTY_ARTICLE, js_on_load=SCROLL_TO_CITED_JS, css_template=ARTICLE_CSS,
                                   elem_id="qa-article", label="Article")
@@ -379,6 +276,8 @@ def build_app(library: Library) -> gr.Blocks:
                 with gr.Accordion("Answer settings", open=False, elem_id="qa-settings"):
                     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Number of citations")
                     index_info = gr.HTML(format_index_info(library), elem_id="qa-index-info")
+        with conversation_slot:  # under the question, built now that the article view it empties exists
+            chats = conversation_panel(library, chat_state, [transcript, question, article], SESSION_SECONDS)
 
         asking = {"fn": ask, "inputs": [question, top_k, within, chat_state], "outputs": [answer_json, chat_state],
                   "show_progress": "minimal", "show_progress_on": transcript}
@@ -386,28 +285,14 @@ def build_app(library: Library) -> gr.Blocks:
 
         def answered(event: gr.events.Dependency) -> None:
             event.success(lambda chat: (format_transcript(chat), ""), chat_state, [transcript, question],
-                          **private).then(saved_after_answer, [chat_state, saved, current], [saved, conversation],
-                                          **private)
+                          **private).then(chats.saved_after_answer, [chat_state, chats.saved, chats.current],
+                                          [chats.saved, chats.choice], **private)
 
         # Enter and the Ask button are one event, run once at a time: Enter, Enter, Ask asks once.
         answered(gr.on([question.submit, ask_button.click], **asking, api_name="ask", trigger_mode="once"))
         for button in example_buttons:  # a button's text is what it asks: the examples change with the library
             answered(button.click(lambda text: text, button, question, **private).success(
                 **asking, api_visibility="private"))
-        shown = [chat_state, current, saved, transcript, question, article]
-        new_button.click(started_new, saved, [*shown, conversation], **private)
-        conversation.input(switched, [conversation, saved], shown, **private)
-        rename_button.click(rename, [new_name, saved, current], [saved, conversation, new_name], **private)
-        new_name.submit(rename, [new_name, saved, current], [saved, conversation, new_name], **private)
-        for button, kind in ((export_md, "md"), (export_json, "json")):
-            button.click(lambda c, s, i, kind=kind: export(kind, c, s, i), [chat_state, saved, current], exported,
-                         **private).success(None, exported, None, js=DOWNLOAD_JS)
-        delete_button.click(lambda: (gr.update(visible=True), gr.update(visible=True)), None,
-                            [delete_confirm, delete_cancel], **private)
-        delete_cancel.click(lambda: (gr.update(visible=False), gr.update(visible=False)), None,
-                            [delete_confirm, delete_cancel], **private)
-        delete_confirm.click(delete, [saved, current], [*shown, conversation, delete_confirm, delete_cancel],
-                             **private)
         transcript.click(show_article, None, article, api_visibility="private", show_progress="minimal")
         upload_hint.click(lambda: "", None, upload_status, **private)
         files.upload(upload, files, upload_status, api_name="upload", concurrency_limit=1).then(
@@ -422,7 +307,8 @@ def build_app(library: Library) -> gr.Blocks:
         demo.load(lambda: (format_index_info(library), *refresh_panel(library), within_choices(),
                            *example_updates()), None,
                   [index_info, *panel.outputs, within, *example_buttons], **private)
-        demo.load(opened_page, [saved, chat_state], [chat_state, current, transcript, conversation], **private)
+        demo.load(chats.opened_page, [chats.saved, chat_state], [chat_state, chats.current, transcript, chats.choice],
+                  **private)
         # The library on the HTTP API (the page shows it in the web chat's own issue): list and remove.
         gr.api(list_library, api_name="library")
         gr.api(remove_articles, api_name="remove", concurrency_limit=1)

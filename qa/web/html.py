@@ -15,6 +15,7 @@ from qa.library import Library
 from qa.web.conversations import turn_markdown
 
 CONTEXT_CHARS = 110
+EMPTY_ARTICLE = "<p class='qa-article-empty'>Click a citation to read its whole article here.</p>"
 # gr.HTML evaluates its template as a JavaScript template string: escape its syntax in untrusted text too.
 _TEMPLATE_SYNTAX = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
 
@@ -43,6 +44,7 @@ TRANSCRIPT_CSS = """
 .qa-cite:hover, .qa-cite:focus-visible { border-color: var(--color-accent); }
 .qa-title { display: block; font-size: 0.85em; font-weight: 600; color: var(--body-text-color-subdued);
   white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.qa-cite-source { font-size: 0.85em; margin: -0.2em 0 0.4em 0.7em; display: inline-block; }
 .qa-context { color: var(--body-text-color-subdued); }
 .qa-sentence mark, .qa-answer-words mark { background: #fde68a; color: #1f2937; border-radius: 3px; }
 .qa-not-found .qa-cite { border-style: dashed; }  /* closest, not an answer: set apart, as readable */
@@ -81,11 +83,12 @@ def format_citation(citation: Citation) -> str:
     # Cut at a space, so the context never starts or ends in the middle of a word ("…sing international").
     before = ("…" + before[-CONTEXT_CHARS:].split(" ", 1)[-1]) if len(before) > CONTEXT_CHARS else before
     after = (after[:CONTEXT_CHARS].rsplit(" ", 1)[0] + "…") if len(after) > CONTEXT_CHARS else after
+    source = _link(citation.url, "Source page ↗", "qa-cite-source")
     return (f'<li><button type="button" class="qa-cite" data-article="{escape(citation.article_id)}" '
             f'data-start="{citation.start}" data-end="{citation.end}" title="Show the whole article">'
             f'<span class="qa-title">[{citation.rank}] {escape(citation.title)}{_published(citation)}</span>'
             f'<span class="qa-context">{escape(before)} </span><span class="qa-sentence">{format_sentence(citation)}'
-            f'</span><span class="qa-context"> {escape(after)}</span></button></li>')
+            f'</span><span class="qa-context"> {escape(after)}</span></button>{source}</li>')
 
 
 def _published(article: Citation | StoredArticle) -> str:
@@ -94,12 +97,14 @@ def _published(article: Citation | StoredArticle) -> str:
     return "".join(f" · {x}" for x in known)
 
 
-def _link(url: str) -> str:
-    """A link to the article's web address; only http(s), so a stored address can never run script."""
+def _link(url: str, label: str = "", css_class: str = "qa-source-link") -> str:
+    """A link to the article's web address (its text: the address, or `label`); only http(s), so a stored address
+    can never run script. A citation's link sits beside its button, not inside: a link in a button is invalid
+    HTML, and the button opens the article here."""
     if not url.lower().startswith(("http://", "https://")):
         return ""
-    return (f'<a class="qa-source-link" href="{escape(url)}" target="_blank" rel="noopener noreferrer">'
-            f'{escape(url)}</a>')
+    return (f'<a class="{css_class}" href="{escape(url)}" target="_blank" rel="noopener noreferrer">'
+            f'{escape(label or url)}</a>')
 
 
 def format_turn(turn: Turn, titles: dict[str, str]) -> str:
