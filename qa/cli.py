@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
                        "only once the new one is complete (for a damaged index or a new model)")
     index.add_argument("--wait", action="store_true", help="if another process is updating the index, wait for "
                        "it (default: stop at once with a message)")
+    index.add_argument("--ray", metavar="ADDRESS", default=None,
+                       help="embed on a Ray cluster: 'local' starts one here, 'auto' joins the one `ray start` "
+                       "runs on this machine, ray://HOST:10001 a remote one (needs the ray extra: "
+                       "pip install -e '.[ray]')")
+    index.add_argument("--ray-workers", type=int, default=None, metavar="N",
+                       help="encoder actors on the cluster (default: one per CPU, or per GPU with the torch backend)")
     index.add_argument("--max-file-mb", type=float, default=MAX_FILE_BYTES / 1_048_576,
                        help=f"skip files larger than this, with a warning (default {MAX_FILE_BYTES // 1_048_576})")
 
@@ -102,6 +108,23 @@ def _print_listing(listing: list, as_json: bool) -> None:
     print(f"{len(listing)} article(s)", file=sys.stderr)
 
 
+def _ray_encoder(args: argparse.Namespace) -> object:
+    """The encoder of `qa index --ray`: the model the index uses, its batches embedded on the cluster."""
+    if args.ray_workers is not None and args.ray_workers < 1:
+        raise ValueError(f"--ray-workers must be 1 or more, got {args.ray_workers}")
+    try:
+        import ray  # noqa: F401
+    except ImportError as error:
+        raise ValueError(f"--ray needs Ray: pip install -e '.[ray]' ({error})") from error
+    from embeddings.encoder import load_encoder
+    from embeddings.ray_encoder import RayEncoder
+    from qa.index.folder import MANIFEST, read_manifest
+
+    model = args.model or (read_manifest(args.index)["model"] if (args.index / MANIFEST).exists() else None)
+    return RayEncoder(load_encoder(model, local_only=model is not None and args.model is None), args.ray,
+                      args.ray_workers)
+
+
 def _run(args: argparse.Namespace) -> int:
     from qa.library import Library
 
@@ -109,11 +132,12 @@ def _run(args: argparse.Namespace) -> int:
         if args.max_file_mb <= 0:
             raise ValueError(f"--max-file-mb must be positive, got {args.max_file_mb}")
         max_bytes = int(args.max_file_mb * 1_048_576)
+        encoder = _ray_encoder(args) if args.ray else None
         if args.rebuild:
-            library = Library.rebuild(args.source, args.index, model=args.model, max_file_bytes=max_bytes,
+            library = Library.rebuild(args.source, args.index, encoder, model=args.model, max_file_bytes=max_bytes,
                                       wait=args.wait)
         else:
-            library, plan = Library.build_with_changes(args.source, args.index, model=args.model,
+            library, plan = Library.build_with_changes(args.source, args.index, encoder, model=args.model,
                                                        max_file_bytes=max_bytes, wait=args.wait)
             print(f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.removed)} removed, "
                   f"{plan.unchanged} unchanged")

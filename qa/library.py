@@ -49,6 +49,27 @@ from qa.text import words
 logger = logging.getLogger(__name__)
 
 
+
+# Sentences embedded, annotated and committed together in a build: a killed build keeps every batch before it,
+# and memory holds one batch's vectors and annotations rather than the whole build's (a million sentences were
+# 1.5 GB of vectors alone). 20,000 sentences take about a minute and a half here.
+SYNC_BATCH_SENTENCES = 20_000
+
+
+def sentence_batches(sentence_counts: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """[first, last) ranges of consecutive articles of about `size` sentences each (an article is never split;
+    one longer than `size` is a batch of its own)."""
+    batches, first, total = [], 0, 0
+    for number, count in enumerate(sentence_counts):
+        if total and total + count > size:
+            batches.append((first, number))
+            first, total = number, 0
+        total += count
+    if total or first < len(sentence_counts):
+        batches.append((first, len(sentence_counts)))
+    return batches
+
+
 class Library:
     """A searchable collection of articles in one index folder. Thread-safe: one writer, many readers, across
     threads and processes."""
@@ -187,29 +208,55 @@ class Library:
                     self._save_vectors_and_manifest(self._vectors)  # heal the file, though nothing changed
                 return plan
             spans = [split_sentences(a.text) for a in changed]
-            texts = [a.text[s.start:s.end] for a, article_spans in zip(changed, spans, strict=True)
-                     for s in article_spans]
-            logger.info("Embedding %d sentences from %d articles", len(texts), len(changed))
-            # spaCy reads the articles on another thread while the encoder embeds them: both release the GIL for
-            # most of their work, so a build takes about the longer of the two, not their sum
-            # (benchmarks/build.py). Loading spaCy takes seconds: not for an update that only removes articles.
-            with ThreadPoolExecutor(1, thread_name_prefix="entities") as pool:
-                annotating = pool.submit(lambda: load_recognizer().annotate(
-                    [a.text for a in changed], [[(s.start, s.end) for s in article_spans] for article_spans in spans]
-                )) if changed else None
-                vectors = self.encoder.encode(texts)
-                annotations = annotating.result() if annotating is not None else []
-            with self.store.transaction() as db:
-                removed_ids = self.store.delete_articles(db, [*plan.removed, *(a.article_id for a in plan.updated)])
-                added_ids, offset = [], 0
-                for article, article_spans, article_annotations in zip(changed, spans, annotations, strict=True):
-                    chunk = vectors[offset:offset + len(article_spans)]
-                    added_ids += self.store.add_article(db, annotated(
-                        article, article_spans, article_annotations, signatures[article.article_id]), chunk)
-                    offset += len(article_spans)
-                self.store.set_setting(db, "generation", str(self.generation + 1))
-            self._swap_vectors(removed_ids, added_ids, vectors)
+            batches = sentence_batches([len(article_spans) for article_spans in spans], SYNC_BATCH_SENTENCES)
+            logger.info("Embedding %d sentences from %d articles in %d batch(es)", sum(map(len, spans)),
+                        len(changed), len(batches))
+            updated = self._vectors.copy()  # readers search the copy in use until the end
+            removing = [*plan.removed]
+            replaced = {a.article_id for a in plan.updated}
+            for number, (first, last) in enumerate(batches or [(0, 0)], start=1):
+                batch, batch_spans = changed[first:last], spans[first:last]
+                vectors, annotations = self._embed_and_annotate(batch, batch_spans)
+                # One transaction a batch: a build killed at any moment keeps every batch committed before it,
+                # and an updated article's old version goes in the batch that adds its new one.
+                with self.store.transaction() as db:
+                    removed_ids = self.store.delete_articles(
+                        db, [*removing, *(a.article_id for a in batch if a.article_id in replaced)])
+                    added_ids, offset = [], 0
+                    for article, article_spans, article_annotations in zip(batch, batch_spans, annotations,
+                                                                           strict=True):
+                        chunk = vectors[offset:offset + len(article_spans)]
+                        added_ids += self.store.add_article(db, annotated(
+                            article, article_spans, article_annotations, signatures[article.article_id]), chunk)
+                        offset += len(article_spans)
+                    self.store.set_setting(db, "generation", str(self.generation + 1))
+                removing = []
+                updated.remove(list(removed_ids))
+                updated.add(list(added_ids), vectors)
+                if len(batches) > 1:
+                    logger.info("Committed batch %d of %d (%d sentences)", number, len(batches), len(vectors))
+            # The vector file is written once, at the end: it is rebuilt from the store if a build dies between
+            # batches (qa/index/folder.py load_vectors), instead of being rewritten, whole, after every batch.
+            self.store.checkpoint()
+            self._save_vectors_and_manifest(updated)
+            self._vectors = updated
             return plan
+
+    def _embed_and_annotate(self, articles: Sequence[Article], spans: Sequence[Sequence]
+                            ) -> tuple[np.ndarray, list]:
+        """The sentences' vectors and the articles' named entities. spaCy reads the articles on another thread
+        while the encoder embeds them: both release the GIL for most of their work, so a build takes about the
+        longer of the two, not their sum (benchmarks/build.py). Loading spaCy takes seconds: not for an update
+        that only removes articles."""
+        texts = [a.text[s.start:s.end] for a, article_spans in zip(articles, spans, strict=True)
+                 for s in article_spans]
+        if not articles:
+            return np.zeros((0, self.encoder.dim), dtype=np.float32), []
+        with ThreadPoolExecutor(1, thread_name_prefix="entities") as pool:
+            annotating = pool.submit(lambda: load_recognizer().annotate(
+                [a.text for a in articles], [[(s.start, s.end) for s in article_spans] for article_spans in spans]))
+            vectors = self.encoder.encode(texts)
+            return vectors, annotating.result()
 
     def add_articles(self, articles: Sequence[Article]) -> ChangePlan:
         """Add or update articles (an upload), keeping all others; return what changed."""

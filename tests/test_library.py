@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from embeddings.encoder import Encoder
-from qa.index.folder import MANIFEST, STORE, VECTORS
+from qa.index.folder import MANIFEST, STORE, VECTORS, files_agree
 from qa.library import Library
 from qa.search.retrieval import FEATURES, RetrievalSettings
 
@@ -252,3 +252,37 @@ def test_an_article_that_never_names_what_the_question_names_ranks_below(tmp_pat
     names = {candidates.rows[i].article_id: candidates.features[n, FEATURES.index("article_names")]
              for n, i in enumerate(candidates.ids)}
     assert names == {"laos": pytest.approx(1 / 3), "cambodia": 1.0}  # Vietnam, Cambodia, Manet (as "Hun Manet")
+
+
+def test_a_build_commits_in_batches_and_a_failure_keeps_the_batches_before_it(
+        tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import qa.library
+    from qa.ingest.articles import Article
+
+    monkeypatch.setattr(qa.library, "SYNC_BATCH_SENTENCES", 4)
+    articles = [Article(f"a{n}", f"Story {n}", f"Story {n}\n\nThe ferry number {n} sailed at dawn. It carried "
+                        f"{n * 10} passengers. The crew cheered.", f"mem:{n}") for n in range(6)]
+    library = Library.create(tmp_path / "batches.idx", encoder)
+    committed = []
+    real_add = library.store.add_article
+
+    def failing_add(db, article, vectors):  # the fourth article's batch fails, as a killed build would stop
+        if article.article.article_id == "a3":
+            raise RuntimeError("stopped")
+        committed.append(article.article.article_id)
+        return real_add(db, article, vectors)
+
+    monkeypatch.setattr(library.store, "add_article", failing_add)
+    with pytest.raises(RuntimeError, match="stopped"):
+        library.add_articles(articles)
+    assert committed == ["a0", "a1", "a2"]  # each article (4 sentences) a batch of its own
+    reopened = Library.open(tmp_path / "batches.idx", encoder)  # the vector file is rebuilt from the store
+    assert sorted(a.article_id for a in reopened.articles()) == ["a0", "a1", "a2"]
+    assert reopened.vector_ids_match_the_store()
+    assert reopened.search("How many passengers did ferry number 2 carry?", top_k=1)[0].article_id == "a2"
+    # Run again, it adds only what is missing, and the folder's files agree.
+    monkeypatch.undo()
+    monkeypatch.setattr(qa.library, "SYNC_BATCH_SENTENCES", 4)
+    plan = reopened.add_articles(articles)
+    assert sorted(a.article_id for a in plan.added) == ["a3", "a4", "a5"] and plan.unchanged == 3
+    assert files_agree(tmp_path / "batches.idx")

@@ -1,0 +1,144 @@
+"""The development questions among many distractor sentences: quality, ask() latency, memory and disk by size.
+
+Each size N builds (once, then reuses) an index of the news development articles and the seed articles plus
+distractor articles (benchmarks/large_corpus.py) up to N sentences in all, timing the build. Then, in a fresh
+process per library (so resident memory is the serving process's), every development and seed question is
+asked: first-citation accuracy, answered right, unanswerable said "not found", ask() p50/p95, peak RSS; and
+the same on the development and seed articles alone, in the same run, as the baseline.
+
+The shipped ranker was fitted on these questions, so the absolute figures are in-sample; what this measures is
+how much they move when the same articles sit among N unrelated sentences.
+
+    .venv/bin/python -m benchmarks.large_corpus --sentences 1000000 --out .qa/scale/distractors-1000000.jsonl
+    .venv/bin/python -m benchmarks.scale --sizes 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from qa.ingest.articles import Article, read_articles
+from qa.library import Library
+
+# Paths only: the serving child imports nothing it would not import to answer (the resident memory is the point).
+ROOT = Path(__file__).resolve().parent.parent
+NEWS_DEV = ROOT / "data" / "news-dev"
+RESULTS = ROOT / "benchmarks" / "results"
+
+CORPUS = ROOT / ".qa" / "scale" / "distractors-1000000.jsonl"
+QUESTIONS = (NEWS_DEV / "questions.jsonl", ROOT / "seeds" / "questions.jsonl")
+
+
+def own_articles() -> list[Article]:
+    return read_articles(NEWS_DEV / "articles") + read_articles(ROOT / "seeds")
+
+
+def distractors(corpus: Path, sentences: int) -> list[Article]:
+    """Distractor articles until about `sentences` sentences (counted as the corpus script counts them)."""
+    from qa.ingest.sentences import split_sentences
+
+    chosen, total = [], 0
+    with corpus.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            chosen.append(Article(record["id"], record["title"], record["text"], f"{corpus}#{record['id']}"))
+            total += len(split_sentences(record["text"]))
+            if total >= sentences:
+                break
+    return chosen
+
+
+def build(size: int, corpus: Path) -> tuple[Path, dict]:
+    """The index of size `size` (built once), and how its build went."""
+    folder = ROOT / ".qa" / "scale" / f"library-{size}.idx"
+    stats_file = folder.with_suffix(".build.json")
+    if folder.exists() and stats_file.exists():
+        return folder, json.loads(stats_file.read_text())
+    articles = own_articles() + (distractors(corpus, size) if size else [])
+    started = time.perf_counter()
+    library = Library.create(folder)
+    library.add_articles(articles)
+    seconds = time.perf_counter() - started
+    _, sentences = library.counts()
+    stats = {"articles": len(articles), "sentences": sentences, "build s": round(seconds, 1),
+             "sentences/s": round(sentences / seconds, 1)}
+    stats_file.write_text(json.dumps(stats))
+    return folder, stats
+
+
+def peak_resident_mib() -> int:
+    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across exec,
+    so a child started by a process that built a big index would report the builder's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def serve_and_ask(folder: Path) -> dict:
+    """In this (fresh) process: open the index, ask every question; quality, latency and peak memory."""
+    from qa.evaluation.cases import load_question_set
+
+    library = Library.open(folder)
+    cases = [c for path in QUESTIONS for c in load_question_set(path).cases]
+    library.ask("warm up")
+    times, right, answerable, not_found, unanswerable, first_right = [], 0, 0, 0, 0, 0
+    for case in cases:
+        started = time.perf_counter()
+        answer = library.ask(case.question)
+        times.append((time.perf_counter() - started) * 1000)
+        top = (answer.citations or answer.closest)[:1]
+        if case.answerable:
+            answerable += 1
+            first_right += bool(top and case.is_hit(top[0]))
+            right += bool(answer.found and case.is_hit(answer.citations[0]))
+        else:
+            unanswerable += 1
+            not_found += not answer.found
+    times.sort()
+    disk = {p.name: p.stat().st_size for p in folder.iterdir() if p.is_file()}
+    sentences = library.counts()[1]
+    return {"sentences": sentences, "first citation right": round(first_right / answerable, 3),
+            "answered right": round(right / answerable, 3),
+            "unanswerable not found": round(not_found / unanswerable, 3),
+            "ask p50 ms": round(statistics.median(times), 1), "ask p95 ms": round(times[int(0.95 * len(times))], 1),
+            "peak RSS MiB": peak_resident_mib(),
+            "disk KB/sentence": round(sum(disk.values()) / sentences / 1024, 2),
+            "disk files MB": {name: round(size / 1e6, 1) for name, size in sorted(disk.items()) if size > 1e5}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the child process's job
+    args = parser.parse_args(argv)
+    if args.serve:
+        print(json.dumps(serve_and_ask(args.serve)))
+        return
+    rows = []
+    for size in [0, *args.sizes]:
+        folder, stats = build(size, args.corpus)
+        child = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--serve", str(folder)], check=True,
+                               capture_output=True, text=True, cwd=ROOT)
+        rows.append({"distractor target": size, **stats, **json.loads(child.stdout.strip().splitlines()[-1])})
+        print(json.dumps(rows[-1]), flush=True)
+    keys = [k for k in rows[0] if k != "disk files MB"]
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "scale.md").write_text(text + "\n", encoding="utf-8")
+    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
