@@ -41,6 +41,8 @@ def candidates(dim: int, count: int) -> dict[str, tuple[faiss.Index, str, tuple[
                                                        faiss.METRIC_INNER_PRODUCT), "", (0,)),
         "HNSW32 float32": (faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT), "efSearch", EF_SEARCH),
         "HNSW32 SQ8": (hnsw_sq8, "efSearch", EF_SEARCH),
+        "HNSW32 float16": (faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, 32, faiss.METRIC_INNER_PRODUCT),
+                           "efSearch", EF_SEARCH),
         f"IVF{nlist} float32": (faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT),
                                 "nprobe", NPROBE),
         f"IVF{nlist} SQ8": (faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist,

@@ -50,17 +50,24 @@ def _check_ids(ids: np.ndarray | list[int], count: int) -> np.ndarray:
 
 
 class VectorIndex:
-    """Inner-product search over unit vectors, so scores are cosine similarities."""
+    """Inner-product search over unit vectors, so scores are cosine similarities.
+
+    Vectors are kept as float16 (FAISS's fp16 scalar quantizer, which needs no training): half the memory and
+    file of float32, and the search is faster for it. Measured on 100,661 real sentence embeddings and 294
+    development questions (benchmarks/ann_choice.py, one thread): exact search finds the same top 10 (recall@10
+    1.000) in 5.4 ms instead of 9.3 ms. The ranker's features never read these vectors: the store keeps them
+    in full precision."""
 
     def __init__(self, dim: int, approximate: bool = False) -> None:
         self.dim = dim
         self.approximate = approximate
+        fp16 = faiss.ScalarQuantizer.QT_fp16
         if approximate:
-            inner = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            inner = faiss.IndexHNSWSQ(dim, fp16, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             inner.hnsw.efSearch = ef_search_for(0)
         else:
-            inner = faiss.IndexFlatIP(dim)
+            inner = faiss.IndexScalarQuantizer(dim, fp16, faiss.METRIC_INNER_PRODUCT)
         # IndexIDMap2 keeps our ids (the store's sentence ids) and can reconstruct vectors by id.
         self._index = faiss.IndexIDMap2(inner)
 
@@ -118,6 +125,13 @@ class VectorIndex:
         ]
 
     @property
+    def kind(self) -> str:
+        """What the manifest records: the index type and how it keeps vectors ("flat-fp16", "hnsw-fp16")."""
+        inner = faiss.downcast_index(self._index.index)
+        precision = "fp16" if isinstance(inner, faiss.IndexScalarQuantizer | faiss.IndexHNSWSQ) else "fp32"
+        return f"{'hnsw' if self.approximate else 'flat'}-{precision}"
+
+    @property
     def ef_search(self) -> int | None:
         """HNSW's efSearch; None for an exact index."""
         return int(faiss.downcast_index(self._index.index).hnsw.efSearch) if self.approximate else None
@@ -152,6 +166,7 @@ class VectorIndex:
         index._index = faiss.downcast_index(raw) if not isinstance(raw, faiss.IndexIDMap2) else raw
         if not isinstance(index._index, faiss.IndexIDMap2):
             raise ValueError(f"{path} is not an id-mapped index written by VectorIndex.save")
-        index.approximate = isinstance(faiss.downcast_index(index._index.index), faiss.IndexHNSWFlat)
+        # An index written before float16 (IndexFlatIP, IndexHNSWFlat) is read and searched as it is.
+        index.approximate = isinstance(faiss.downcast_index(index._index.index), faiss.IndexHNSW)
         index.set_ef_search(ef_search_for(len(index)))
         return index

@@ -309,7 +309,7 @@ class Library:
         write_manifest(self.index_dir, {
             "model": self.encoder.name, "dim": self.encoder.dim, "articles": article_count,
             "sentences": sentence_count, "generation": generation,
-            "vector_index": "hnsw" if vectors.approximate else "flat", "encoder": provenance(self.encoder),
+            "vector_index": vectors.kind, "encoder": provenance(self.encoder),
             "vectors_sha256": sha256_of(self.index_dir / VECTORS)})
         self._stamp = manifest_stamp(self.index_dir)
         self._generation_loaded = generation

@@ -1,0 +1,81 @@
+"""Search shards, simulated on one machine: the dense search of an index split into N shards by article, searched
+in parallel and merged, against the one index, on real sentence embeddings.
+
+Each sentence goes to shard hash(article_id) mod N (an article's sentences stay together, so a shard can answer
+for its articles alone). Each question's top 50 (the ranker's dense candidates) is searched in every shard on a
+thread of its own and merged by score: an exact merge, so the candidates must be those of the one index. This
+measures that, and the latency of one question against the one index, on 2 cores.
+
+    .venv/bin/python -m benchmarks.shards --index .qa/scale/library-100000.idx
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import heapq
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.scale import QUESTIONS, RESULTS
+from embeddings.index import VectorIndex
+from qa.evaluation.cases import load_question_set
+from qa.library import Library
+
+CANDIDATES = 50
+
+
+def shard_of(article_id: str, shards: int) -> int:
+    """A stable shard for an article (Python's hash() changes from process to process)."""
+    return int.from_bytes(hashlib.blake2b(article_id.encode(), digest_size=8).digest(), "big") % shards
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--shards", type=int, nargs="+", default=[2, 3, 4])
+    args = parser.parse_args(argv)
+    library = Library.open(args.index)
+    ids, vectors = library.store.all_vectors(library.encoder.dim)
+    articles = {row.id: row.article_id for row in library.store.sentences(ids.tolist()).values()}
+    questions = [c.question for path in QUESTIONS for c in load_question_set(path).cases]
+    queries = np.vstack([library.encoder.encode([q]) for q in questions])
+    whole = VectorIndex.build(ids, vectors, library.encoder.dim)
+
+    def timed(search) -> tuple[list, float]:
+        found, times = [], []
+        for query in queries:
+            started = time.perf_counter()
+            found.append(search(query[None, :]))
+            times.append((time.perf_counter() - started) * 1000)
+        return found, statistics.median(times)
+
+    one, one_ms = timed(lambda q: whole.search(q, CANDIDATES)[0])
+    lines = [f"{len(ids)} sentences, {len(questions)} questions, top {CANDIDATES}; one index: p50 {one_ms:.2f} ms", "",
+             "| shards | sentences per shard (min-max) | same top 50 as one index | p50 ms, shards in parallel "
+             "| vs one index |",
+             "|---|---|---|---|---|"]
+    for count in args.shards:
+        which = np.array([shard_of(articles[int(i)], count) for i in ids])
+        parts = [VectorIndex.build(ids[which == s], vectors[which == s], library.encoder.dim) for s in range(count)]
+        with ThreadPoolExecutor(count) as pool:
+            def merged(query: np.ndarray, parts: list[VectorIndex] = parts) -> list[tuple[int, float]]:
+                results = pool.map(lambda part: part.search(query, CANDIDATES)[0], parts)
+                return heapq.nlargest(CANDIDATES, (hit for result in results for hit in result), key=lambda h: h[1])
+
+            found, ms = timed(merged)
+        same = sum(1 for a, b in zip(found, one, strict=True) if [i for i, _ in a] == [i for i, _ in b])
+        sizes = [int((which == s).sum()) for s in range(count)]
+        lines.append(f"| {count} | {min(sizes)}-{max(sizes)} | {same}/{len(one)} | {ms:.2f} | {ms / one_ms:.2f}x |")
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "shards.md").write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
