@@ -7,6 +7,9 @@ found), the search time of one question on one thread (as ask() searches), the b
 its build time. The cheapest setting with recall@10 >= 0.95 is marked for each index type.
 
     .venv/bin/python -m benchmarks.ann_choice --index .qa/scale/library-100000.idx
+    .venv/bin/python -m benchmarks.ann_choice --index .qa/scale/library-100000.idx --extra more-vectors.npy
+
+At 300,000 the extra vectors are the next 200,000 distractor sentences, encoded alone (no index built).
 """
 
 from __future__ import annotations
@@ -60,11 +63,13 @@ def recall(found: np.ndarray, exact: np.ndarray) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--extra", type=Path, nargs="*", default=[],
+                        help=".npy files of more sentence vectors (float32, unit length) to add to the index's")
     args = parser.parse_args(argv)
     library = Library.open(args.index)
     encoder = library.encoder
     _, vectors = library.store.all_vectors(encoder.dim)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(np.vstack([vectors, *(np.load(path) for path in args.extra)]), dtype=np.float32)
     questions = [c.question for path in QUESTIONS for c in load_question_set(path).cases]
     queries = np.vstack([encoder.encode([q]) for q in questions]).astype(np.float32)
     faiss.omp_set_num_threads(2)  # builds use both cores
