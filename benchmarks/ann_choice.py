@@ -22,7 +22,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from benchmarks.scale import QUESTIONS, RESULTS
+from benchmarks.report import markdown, save_results
+from benchmarks.scale import QUESTIONS
 from qa.evaluation.cases import load_question_set
 from qa.library import Library
 
@@ -106,14 +107,8 @@ def main(argv: list[str] | None = None) -> None:
                          "chosen": "**yes**" if mark else ""})
             print(json.dumps(rows[-1]), flush=True)
         faiss.omp_set_num_threads(2)
-    keys = list(rows[0])
-    lines = [f"{len(vectors)} vectors, {len(queries)} questions", "", "| " + " | ".join(keys) + " |",
-             "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
-    text = "\n".join(lines)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"ann_choice-{len(vectors)}.md").write_text(text + "\n", encoding="utf-8")
+    save_results(f"ann_choice-{len(vectors)}",
+                 f"{len(vectors)} vectors, {len(queries)} questions\n\n" + markdown(rows, list(rows[0])), rows)
 
 
 if __name__ == "__main__":

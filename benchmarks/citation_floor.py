@@ -18,11 +18,9 @@ each margin over all folds. Near-duplicate collapsing is left out here (it drops
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
-from benchmarks.retrieval import RESULTS
+from benchmarks.report import save_results
 from training.examples import gather, training_library
 from training.fit_ranker import FOLDS, fit_ranker, folds_of
 
@@ -94,11 +92,7 @@ def main() -> None:
                      f"{row['expected sentence kept (cited 2nd-10th)']:.3f} "
                      f"({row['questions with the expected sentence 2nd-10th']}) |")
     text = "\n".join([f"{len(ranked)} questions, each ranked by a ranker fitted without its article.", "", *lines])
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "citation_floor.md").write_text(text + "\n", encoding="utf-8")
-    (RESULTS / "citation_floor.json").write_text(json.dumps({str(m): measure(ranked, m) for m in MARGINS},
-                                                            indent=2), encoding="utf-8")
+    save_results("citation_floor", text, {str(m): measure(ranked, m) for m in MARGINS})
 
 
 if __name__ == "__main__":

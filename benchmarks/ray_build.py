@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.scale import CORPUS, RESULTS, distractors
+from benchmarks.report import save_results
+from benchmarks.scale import CORPUS, distractors
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,10 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = ["| build | sentences | seconds | sentences/s | vs one process |", "|---|---|---|---|---|"]
     lines += [f"| {r['build']} | {r['sentences']} | {r['seconds']} | {r['sentences/s']} | "
               f"{r['sentences/s'] / base:.2f}x |" for r in rows]
-    text = "\n".join(lines)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ray_build.md").write_text(text + "\n", encoding="utf-8")
+    save_results("ray_build", "\n".join(lines), rows)
 
 
 if __name__ == "__main__":

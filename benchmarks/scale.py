@@ -30,7 +30,6 @@ from qa.library import Library
 # Paths only: the serving child imports nothing it would not import to answer (the resident memory is the point).
 ROOT = Path(__file__).resolve().parent.parent
 NEWS_DEV = ROOT / "data" / "news-dev"
-RESULTS = ROOT / "benchmarks" / "results"
 
 CORPUS = ROOT / ".qa" / "scale" / "distractors-1000000.jsonl"
 QUESTIONS = (NEWS_DEV / "questions.jsonl", ROOT / "seeds" / "questions.jsonl")
@@ -130,14 +129,9 @@ def main(argv: list[str] | None = None) -> None:
                                capture_output=True, text=True, cwd=ROOT)
         rows.append({"distractor target": size, **stats, **json.loads(child.stdout.strip().splitlines()[-1])})
         print(json.dumps(rows[-1]), flush=True)
-    keys = [k for k in rows[0] if k != "disk files MB"]
-    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(row[k]) for k in keys) + " |" for row in rows]
-    text = "\n".join(lines)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale.md").write_text(text + "\n", encoding="utf-8")
-    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    from benchmarks.report import markdown, save_results
+
+    save_results("scale", markdown(rows, [k for k in rows[0] if k != "disk files MB"]), rows)
 
 
 if __name__ == "__main__":

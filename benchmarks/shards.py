@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.scale import QUESTIONS, RESULTS
+from benchmarks.report import save_results
+from benchmarks.scale import QUESTIONS
 from embeddings.index import VectorIndex
 from qa.evaluation.cases import load_question_set
 from qa.library import Library
@@ -65,9 +66,10 @@ def main(argv: list[str] | None = None) -> None:
         return found, statistics.median(times)
 
     one, one_ms = timed(lambda q: whole.search(q, CANDIDATES)[0])
-    lines = [f"{len(ids)} sentences, {len(questions)} questions, top {CANDIDATES}; one index: p50 {one_ms:.2f} ms", "",
-             "| shards | sentences per shard (min-max) | same top 50 as one index (ties in any order) | p50 ms, shards in parallel "
-             "| vs one index |",
+    lines = [f"{len(ids)} sentences, {len(questions)} questions, top {CANDIDATES}; one index: p50 {one_ms:.2f} ms",
+             "",
+             "| shards | sentences per shard (min-max) | same top 50 as one index (ties in any order) "
+             "| p50 ms, shards in parallel | vs one index |",
              "|---|---|---|---|---|"]
     for count in args.shards:
         which = np.array([shard_of(articles[int(i)], count) for i in ids])
@@ -81,10 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         same = sum(1 for a, b in zip(found, one, strict=True) if _same_ranking(a, b))
         sizes = [int((which == s).sum()) for s in range(count)]
         lines.append(f"| {count} | {min(sizes)}-{max(sizes)} | {same}/{len(one)} | {ms:.2f} | {ms / one_ms:.2f}x |")
-    text = "\n".join(lines)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "shards.md").write_text(text + "\n", encoding="utf-8")
+    save_results("shards", "\n".join(lines), lines)
 
 
 if __name__ == "__main__":
