@@ -1,4 +1,4 @@
-.PHONY: setup run test bench fit lint
+.PHONY: setup run test bench bench-scale fit lint
 setup:
 	./setup.sh --dev
 run: setup
@@ -8,9 +8,17 @@ test:
 # Every benchmark, each writing its table under benchmarks/results/ (long: not timed as a whole; the
 # concurrency run alone took about 15 minutes here, the 1M-vector run is of the same order).
 BENCHMARKS = ranking retrieval query_path threads build cold_start int8 extraction highlights absent_words \
-	vector_index load_test concurrency
+	vector_index load_test concurrency citation_floor
 bench:
 	for name in $(BENCHMARKS); do .venv/bin/python -m benchmarks.$$name || exit 1; done
+# The scale benchmarks need a distractor corpus from Debian packages (python3-doc, debian-handbook, dict-gcide)
+# and hours for a million sentences: a target of their own.
+bench-scale:
+	.venv/bin/python -m benchmarks.large_corpus --sentences 1000000 --out .qa/scale/distractors-1000000.jsonl
+	.venv/bin/python -m benchmarks.scale --sizes 100000 1000000
+	.venv/bin/python -m benchmarks.ann_choice --index .qa/scale/library-1000000.idx
+	.venv/bin/python -m benchmarks.shards --index .qa/scale/library-100000.idx
+	.venv/bin/python -m benchmarks.ray_build --sentences 5000
 fit:
 	.venv/bin/python -m training.fit_ranker
 lint:
