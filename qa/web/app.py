@@ -24,7 +24,8 @@ from qa.ingest.articles import ARTICLE_SUFFIXES  # noqa: E402
 from qa.library import Library  # noqa: E402
 from qa.search.question import check_top_k, clean_question  # noqa: E402
 from qa.search.scope import MAX_WITHIN  # noqa: E402
-from qa.web.conversation_panel import conversation_panel, user_error  # noqa: E402
+from qa.web.conversation_panel import conversation_panel  # noqa: E402
+from qa.web.errors import user_error  # noqa: E402
 from qa.web.examples import MAX_EXAMPLES, example_questions
 from qa.web.html import (  # noqa: E402
     ARTICLE_CSS,
@@ -39,7 +40,6 @@ from qa.web.library_panel import refresh as refresh_panel
 from qa.web.request_guard import RequestGuard  # noqa: E402
 from qa.web.uploads import MAX_UPLOAD_BYTES, add_uploads  # noqa: E402
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_TOP_K, MAX_TOP_K = 3, 10
 # Questions run in parallel (readers never block each other); uploads one at a time (one writer).

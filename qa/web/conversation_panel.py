@@ -8,7 +8,6 @@ conversation is kept in the browser (qa/web/conversations.py), so a reload or a 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass
 
@@ -17,9 +16,8 @@ import gradio as gr
 from qa.chat import Chat
 from qa.library import Library
 from qa.web import conversations
+from qa.web.errors import user_error
 from qa.web.html import EMPTY_ARTICLE, format_transcript
-
-logger = logging.getLogger(__name__)
 
 # An export arrives as {"filename", "content"}: the browser saves it as a file.
 DOWNLOAD_JS = """
@@ -39,12 +37,6 @@ DOWNLOAD_JS = """
 def file_name(name: str) -> str:
     """A conversation's name as a safe file name: letters, digits and dashes."""
     return "-".join(re.findall(r"\w+", name))[:60].strip("-") or "conversation"
-
-
-def user_error(message: str) -> gr.Error:
-    """An error the user made, shown to them and logged in one line: no traceback in the server's log."""
-    logger.info("Refused a request: %s", message)
-    return gr.Error(message, print_exception=False)
 
 
 def _with_current(saved: object, current: str) -> dict:
