@@ -40,7 +40,6 @@ from qa.web.library_panel import refresh as refresh_panel
 from qa.web.request_guard import RequestGuard  # noqa: E402
 from qa.web.uploads import MAX_UPLOAD_BYTES, add_uploads  # noqa: E402
 
-
 DEFAULT_TOP_K, MAX_TOP_K = 3, 10
 # Questions run in parallel (readers never block each other); uploads one at a time (one writer).
 QUESTION_CONCURRENCY = 4
