@@ -30,8 +30,8 @@ from qa.index.store import Store
 logger = logging.getLogger(__name__)
 
 # 2: sentence subjects and article centroids; 3: named entities and verb counts; 4: word counts; 5: article source,
-# MinHash and absolute file paths, the vector file's sha256
-FORMAT_VERSION = 5
+# MinHash and absolute file paths, the vector file's sha256; 6: sentence vectors stored as float16
+FORMAT_VERSION = 6
 MANIFEST, STORE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
 
 
