@@ -34,3 +34,24 @@ def test_folded_words():
     assert words("Hoàng Xuân Chiến met Đà Nẵng's 2nd team in Ha Noi") == [
         "hoang", "xuan", "chien", "met", "danang", "s", "2th", "team", "in", "hanoi"]
     assert text_words("The second round") == ("the", "2th", "round")
+
+
+def test_the_stemmer_is_the_c_build_and_stems_as_fts5_and_pure_python_snowball_do() -> None:
+    import sqlite3
+
+    import Stemmer  # PyStemmer: snowballstemmer runs it when installed
+    from snowballstemmer.porter_stemmer import PorterStemmer
+
+    from qa.index.terms import _STEMMER, stem
+
+    assert isinstance(_STEMMER, Stemmer.Stemmer)
+    words = ["recorded", "record", "generously", "dialogues", "cooperation", "negotiating", "ministries",
+             "flooding", "hopeful", "relational", "conditional", "troubles", "agreed", "defence", "happily"]
+    python = PorterStemmer()
+    assert [stem(w) for w in words] == [python.stemWord(w) for w in words]
+    # FTS5's porter tokenizer stores the same stems (read back through fts5vocab).
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='porter unicode61')")
+    db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
+    db.executemany("INSERT INTO t (x) VALUES (?)", [(w,) for w in words])
+    assert {term for (term,) in db.execute("SELECT term FROM v")} == {stem(w) for w in words}
