@@ -299,3 +299,19 @@ def test_examples_are_answered_questions_about_the_library(library: Library, tmp
     seeds = [q for questions in SEED_EXAMPLES.values() for q in questions]
     assert len(chosen) == 4 and set(chosen) <= set(seeds) | {f"What happened: {a.title}?" for a in library.articles()}
     assert all(library.ask(question).found for question in chosen)
+
+
+def test_page_lists_are_capped_and_the_filter_narrows_them(library: Library,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.web import library_panel
+
+    total = library.counts()[0]
+    assert total >= 2
+    monkeypatch.setattr(library_panel, "MAX_LISTED", 1)
+    assert len(library_panel.rows(library)) == 1 and len(library_panel.within_choices(library)["choices"]) == 1
+    assert f"(showing 1 of {total}: filter to narrow)" in library_panel.summary_html(library)
+    japan = library_panel.rows(library, "japan")
+    assert len(japan) == 1 and "Japan" in japan[0][0]
+    assert "showing" not in library_panel.summary_html(library, "japan")  # one match: all of it is shown
+    summary, rows, to_remove = library_panel.refresh(library, "japan")
+    assert rows == japan and to_remove["choices"] == [japan[0][-1]]

@@ -35,7 +35,7 @@ from qa.web.html import (  # noqa: E402
     format_index_info,
     format_transcript,
 )
-from qa.web.library_panel import library_panel
+from qa.web.library_panel import library_panel, within_choices
 from qa.web.library_panel import refresh as refresh_panel
 from qa.web.request_guard import RequestGuard  # noqa: E402
 from qa.web.uploads import MAX_UPLOAD_BYTES, add_uploads  # noqa: E402
@@ -194,10 +194,6 @@ def build_app(library: Library) -> gr.Blocks:
             raise user_error(str(error)) from error
         return answer_to_dict(answer), chat
 
-    def within_choices() -> dict:
-        """The articles to ask within: title (and date) shown, id sent; a choice removed since is dropped."""
-        return gr.update(choices=[(f"{a.title[:70]}{' · ' + a.date if a.date else ''}", a.article_id)
-                                  for a in library.articles()])
 
     def show_article(event: gr.EventData) -> str:
         return format_article(library, getattr(event, "article_id", None), getattr(event, "start", None),
@@ -244,8 +240,8 @@ def build_app(library: Library) -> gr.Blocks:
                     ask_button = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="qa-ask")
                 # allow_custom_value: the choices change with the library (set again on every page load), and
                 # an API caller sends ids without a page; Library.checked_within refuses an unknown one by name.
-                within = gr.Dropdown(within_choices()["choices"], multiselect=True, max_choices=MAX_WITHIN,
-                                     allow_custom_value=True, elem_id="qa-within",
+                within = gr.Dropdown(within_choices(library)["choices"], multiselect=True,
+                                     max_choices=MAX_WITHIN, allow_custom_value=True, elem_id="qa-within",
                                      label=f"Ask within these articles (up to {MAX_WITHIN}; none chosen: all of them)")
                 with gr.Row():
                     examples = example_questions(library)
@@ -295,15 +291,17 @@ def build_app(library: Library) -> gr.Blocks:
         transcript.click(show_article, None, article, api_visibility="private", show_progress="minimal")
         upload_hint.click(lambda: "", None, upload_status, **private)
         files.upload(upload, files, upload_status, api_name="upload", concurrency_limit=1).then(
-            lambda text: (format_index_info(library), None, *refresh_panel(library, text), within_choices(),
-                          *example_updates()),
+            lambda text: (format_index_info(library), None, *refresh_panel(library, text),
+                          within_choices(library, text), *example_updates()),
             panel.filter, [index_info, files, *panel.outputs, within, *example_buttons], **private)
         # After a removal the open article may be gone, and the examples may ask about it.
-        panel.removal.then(lambda: (EMPTY_ARTICLE, within_choices(), *example_updates()), None,
-                           [article, within, *example_buttons], **private)
+        panel.removal.then(lambda text: (EMPTY_ARTICLE, within_choices(library, text), *example_updates()),
+                           panel.filter, [article, within, *example_buttons], **private)
+        # The library's filter narrows the "Ask within" list too (both show at most MAX_LISTED articles).
+        panel.filter.change(lambda text: within_choices(library, text), panel.filter, within, **private)
         # Counts, lists and examples are read when a page opens: a page never shows the library as it was at start;
         # the conversation the browser kept comes back.
-        demo.load(lambda: (format_index_info(library), *refresh_panel(library), within_choices(),
+        demo.load(lambda: (format_index_info(library), *refresh_panel(library), within_choices(library),
                            *example_updates()), None,
                   [index_info, *panel.outputs, within, *example_buttons], **private)
         demo.load(chats.opened_page, [chats.saved, chat_state], [chat_state, chats.current, transcript, chats.choice],

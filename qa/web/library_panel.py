@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from qa.index.store import ArticleListing
 from qa.library import Library
 from qa.web.html import escape, format_article
 
@@ -28,16 +29,36 @@ class LibraryPanel:
         return [self.summary, self.table, self.to_remove]
 
 
-def summary_html(library: Library) -> str:
+# Articles a list on the page shows at most (the table, "Articles to remove", "Ask within"): every page load sends
+# them, and an archive of 40,000 articles would be megabytes a visitor. The filter narrows all three.
+MAX_LISTED = 500
+
+
+def summary_html(library: Library, text: str = "") -> str:
     articles, sentences = library.counts()
-    return f"<p class='qa-library-count'>{articles} articles, {sentences} sentences</p>"
+    matching = len(listed(library, text, everything=True))
+    shown = (f" (showing {MAX_LISTED} of {matching}{' matching' if (text or '').strip() else ''}: filter to narrow)"
+             if matching > MAX_LISTED else "")
+    return f"<p class='qa-library-count'>{articles} articles, {sentences} sentences{shown}</p>"
+
+
+def listed(library: Library, text: str = "", everything: bool = False) -> list[ArticleListing]:
+    """The articles whose title, date, source or id hold `text` (any case): at most MAX_LISTED, or all."""
+    wanted = (text or "").strip().lower()
+    matching = [a for a in library.articles()
+                if not wanted or wanted in " ".join((a.title, a.date, a.source, a.article_id)).lower()]
+    return matching if everything else matching[:MAX_LISTED]
 
 
 def rows(library: Library, text: str = "") -> list[list]:
-    """The table's rows, those whose title, date, source or id hold `text` (any case)."""
-    wanted = (text or "").strip().lower()
-    return [[a.title, a.date, a.source, a.sentences, a.article_id] for a in library.articles()
-            if not wanted or wanted in " ".join((a.title, a.date, a.source, a.article_id)).lower()]
+    """The table's rows: the listed articles."""
+    return [[a.title, a.date, a.source, a.sentences, a.article_id] for a in listed(library, text)]
+
+
+def within_choices(library: Library, text: str = "") -> dict:
+    """The articles a question can be asked within: title (and date) shown, id sent."""
+    return gr.update(choices=[(f"{a.title[:70]}{' · ' + a.date if a.date else ''}", a.article_id)
+                              for a in listed(library, text)])
 
 
 def library_panel(library: Library, article_view: gr.HTML) -> LibraryPanel:
@@ -76,7 +97,7 @@ def library_panel(library: Library, article_view: gr.HTML) -> LibraryPanel:
         row = event.index[0] if isinstance(event.index, list | tuple) else event.index
         return format_article(library, shown[row][-1] if 0 <= row < len(shown) else None, 0, 0)
 
-    text_filter.change(lambda text: rows(library, text), text_filter, table, **private)
+    text_filter.change(lambda text: refresh(library, text), text_filter, [summary, table, to_remove], **private)
     remove.click(ask_to_confirm, to_remove, [confirm, cancel, status], **private)
     cancel.click(lambda: (gr.update(visible=False), gr.update(visible=False), ""), None, [confirm, cancel, status],
                  **private)
@@ -87,6 +108,6 @@ def library_panel(library: Library, article_view: gr.HTML) -> LibraryPanel:
 
 
 def refresh(library: Library, text: str = "") -> tuple:
-    """New values for LibraryPanel.outputs: after an upload, on page load."""
-    ids = [a.article_id for a in library.articles()]
-    return summary_html(library), rows(library, text), gr.update(choices=ids, value=[])
+    """New values for LibraryPanel.outputs: after an upload, on page load, as the filter changes."""
+    ids = [a.article_id for a in listed(library, text)]
+    return summary_html(library, text), rows(library, text), gr.update(choices=ids, value=[])
