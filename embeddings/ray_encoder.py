@@ -83,7 +83,7 @@ class RayEncoder:
         # repartition task would wait for a CPU forever.
         dataset = ray.data.from_items([{"text": t} for t in texts], override_num_blocks=self.workers * 4)
         embedded = dataset.map_batches(
-            _Embedder, fn_constructor_kwargs={"model_name": self.name, "backend": self.backend,
+            _Embedder, fn_constructor_kwargs={"model_name": self.name, "backend": self._backend_name(),
                                               "expected": provenance(self._local)},
             batch_size=RAY_BATCH_SIZE, concurrency=self.workers, num_gpus=1 if self.use_gpus else 0,
             num_cpus=0 if self.use_gpus else 1, batch_format="numpy")
@@ -92,6 +92,10 @@ class RayEncoder:
         if len(vectors) != len(texts):
             raise RuntimeError(f"Ray returned {len(vectors)} vectors for {len(texts)} texts")
         return vectors.astype(np.float32, copy=False)
+
+    def _backend_name(self) -> str:
+        """The QA_ENCODER_BACKEND value that loads this encoder on a worker (int8 is its own backend there)."""
+        return "onnx-int8" if self.backend == "onnx" and self.precision == "int8" else self.backend
 
     def close(self) -> None:
         import ray

@@ -56,11 +56,13 @@ def answer_from_dict(record: object) -> Answer:
         fields = {**record}  # type: ignore[dict-item]
         citations = [tuple(_citation_from_dict(c) for c in fields.pop(name, ())) for name in ("citations", "closest")]
         answer = Answer(**fields, citations=citations[0], closest=citations[1])
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
         raise ValueError(f"not a saved answer: {error}") from error
     typed = {"question": str, "text": str, "found": bool, "confidence": (int, float), "searched_for": str}
     if not all(isinstance(getattr(answer, name), kind) for name, kind in typed.items()):
         raise ValueError("not a saved answer: a field has the wrong type")
+    if answer.found and not answer.citations:
+        raise ValueError("not a saved answer: an answer without the sentence it cites")
     return answer
 
 

@@ -16,6 +16,7 @@ import dataclasses
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -83,7 +84,7 @@ class Turn:
                 record["resolution"]["prefer_article_ids"])})
             turn = cls(answer_from_dict(record["answer"]), resolution, 0.0, int(record["top_k"]),
                        tuple(record.get("within", ())))
-        except (TypeError, KeyError, AttributeError) as error:
+        except (TypeError, KeyError, AttributeError, OverflowError) as error:
             raise ValueError(f"not a saved turn: {error}") from error
         if not isinstance(resolution.query, str) or not all(isinstance(i, str) for i in
                                                             (*resolution.prefer_article_ids, *turn.within)):
@@ -94,20 +95,22 @@ class Turn:
 class Chat:
     """A conversation over a library. One per user: two chats never see each other's turns."""
 
-    def __init__(self, library: Library | None = None) -> None:
+    def __init__(self, library: Library | None = None, conversation_id: str | None = None) -> None:
         if library is None:
             from qa.defaults import default_library
 
             library = default_library()
         self.library = library
+        # Names the conversation where it is saved (the web chat keeps several per browser): a new one by default.
+        self.conversation_id = conversation_id or uuid.uuid4().hex[:12]
         self._turns: list[Turn] = []
         self._lock = threading.Lock()
         self._asking = threading.Lock()
 
     @classmethod
-    def resumed(cls, library: Library, turns: Sequence[Turn]) -> Chat:
+    def resumed(cls, library: Library, turns: Sequence[Turn], conversation_id: str | None = None) -> Chat:
         """A conversation that goes on from saved turns (Turn.from_dict): follow-ups lean on the last of them."""
-        chat = cls(library)
+        chat = cls(library, conversation_id)
         chat._turns = list(turns)[-MAX_TURNS_KEPT:]
         return chat
 
@@ -139,7 +142,7 @@ class Chat:
                 answered = {(c.article_id, c.start) for turn in self._turns if turn.answer.found
                             for c in turn.answer.citations[:1]}
             if last is not None and last.answer.question == question and last.top_k == top_k \
-                    and last.answered_at >= arrived:
+                    and last.within == within and last.answered_at >= arrived:
                 return last.answer
             previous = last.answer if last is not None else None
             resolution = resolve(question, previous, self.articles_with)

@@ -212,35 +212,46 @@ class Library:
             logger.info("Embedding %d sentences from %d articles in %d batch(es)", sum(map(len, spans)),
                         len(changed), len(batches))
             updated = self._vectors.copy()  # readers search the copy in use until the end
-            removing = [*plan.removed]
-            replaced = {a.article_id for a in plan.updated}
-            for number, (first, last) in enumerate(batches or [(0, 0)], start=1):
-                batch, batch_spans = changed[first:last], spans[first:last]
-                vectors, annotations = self._embed_and_annotate(batch, batch_spans)
-                # One transaction a batch: a build killed at any moment keeps every batch committed before it,
-                # and an updated article's old version goes in the batch that adds its new one.
-                with self.store.transaction() as db:
-                    removed_ids = self.store.delete_articles(
-                        db, [*removing, *(a.article_id for a in batch if a.article_id in replaced)])
-                    added_ids, offset = [], 0
-                    for article, article_spans, article_annotations in zip(batch, batch_spans, annotations,
-                                                                           strict=True):
-                        chunk = vectors[offset:offset + len(article_spans)]
-                        added_ids += self.store.add_article(db, annotated(
-                            article, article_spans, article_annotations, signatures[article.article_id]), chunk)
-                        offset += len(article_spans)
-                    self.store.set_setting(db, "generation", str(self.generation + 1))
-                removing = []
-                updated.remove(list(removed_ids))
-                updated.add(list(added_ids), vectors)
-                if len(batches) > 1:
-                    logger.info("Committed batch %d of %d (%d sentences)", number, len(batches), len(vectors))
+            try:
+                self._commit_batches(changed, spans, batches, plan, signatures, updated)
+            except BaseException:
+                # The batches committed before the failure are in the store and in `updated`: search them from
+                # now on, and write the vector file at the next change (it is older than the store).
+                self._vectors, self._vectors_on_disk_stale = updated, True
+                raise
             # The vector file is written once, at the end: it is rebuilt from the store if a build dies between
             # batches (qa/index/folder.py load_vectors), instead of being rewritten, whole, after every batch.
             self.store.checkpoint()
             self._save_vectors_and_manifest(updated)
             self._vectors = updated
             return plan
+
+    def _commit_batches(self, changed: Sequence[Article], spans: Sequence[Sequence], batches: list[tuple[int, int]],
+                        plan: ChangePlan, signatures: dict, updated: VectorIndex) -> None:
+        """Embed, annotate and commit each batch, and apply it to `updated` once it is committed."""
+        removing = [*plan.removed]
+        replaced = {a.article_id for a in plan.updated}
+        for number, (first, last) in enumerate(batches or [(0, 0)], start=1):
+            batch, batch_spans = changed[first:last], spans[first:last]
+            vectors, annotations = self._embed_and_annotate(batch, batch_spans)
+            # One transaction a batch: a build killed at any moment keeps every batch committed before it,
+            # and an updated article's old version goes in the batch that adds its new one.
+            with self.store.transaction() as db:
+                removed_ids = self.store.delete_articles(
+                    db, [*removing, *(a.article_id for a in batch if a.article_id in replaced)])
+                added_ids, offset = [], 0
+                for article, article_spans, article_annotations in zip(batch, batch_spans, annotations,
+                                                                       strict=True):
+                    chunk = vectors[offset:offset + len(article_spans)]
+                    added_ids += self.store.add_article(db, annotated(
+                        article, article_spans, article_annotations, signatures[article.article_id]), chunk)
+                    offset += len(article_spans)
+                self.store.set_setting(db, "generation", str(self.generation + 1))
+            removing = []
+            updated.remove(list(removed_ids))
+            updated.add(list(added_ids), vectors)
+            if len(batches) > 1:
+                logger.info("Committed batch %d of %d (%d sentences)", number, len(batches), len(vectors))
 
     def _embed_and_annotate(self, articles: Sequence[Article], spans: Sequence[Sequence]
                             ) -> tuple[np.ndarray, list]:

@@ -24,10 +24,10 @@ def _turn(question: str, found: bool = True) -> Turn:
 
 
 class _Chat:
-    """Stands in for a Chat: only its turns are read."""
+    """Stands in for a Chat: only its turns and id are read."""
 
-    def __init__(self, turns: tuple[Turn, ...]) -> None:
-        self.turns = turns
+    def __init__(self, turns: tuple[Turn, ...], conversation_id: str) -> None:
+        self.turns, self.conversation_id = turns, conversation_id
 
 
 def test_a_turn_reads_back_as_it_was_saved() -> None:
@@ -44,6 +44,8 @@ def test_a_turn_reads_back_as_it_was_saved() -> None:
     lambda r: r["answer"].update(extra=1),
     lambda r: r["resolution"].update(prefer_article_ids=[1]),
     lambda r: r.update(within="harbour"),
+    lambda r: r["answer"].update(citations=[]),  # "found" with nothing cited
+    lambda r: r.update(top_k=float("inf")),
 ])
 def test_a_damaged_turn_is_refused(damage) -> None:
     record = json.loads(json.dumps(_turn("How many people did the ferry carry?").to_dict()))
@@ -53,9 +55,9 @@ def test_a_damaged_turn_is_refused(damage) -> None:
 
 
 def test_saving_naming_renaming_and_deleting() -> None:
-    saved = conversations.saved_with(conversations.EMPTY, _Chat((_turn("How many people did the ferry carry?"),)),
-                                     "one")
-    saved = conversations.saved_with(saved, _Chat((_turn("Who built the new pier?"),)), "two")
+    saved = conversations.saved_with(conversations.EMPTY, _Chat((_turn("How many people did the ferry carry?"),),
+                                                                "one"))
+    saved = conversations.saved_with(saved, _Chat((_turn("Who built the new pier?"),), "two"))
     assert saved["current"] == "two"
     assert conversations.choices(saved) == [("Who built the new pier?", "two"),
                                             ("How many people did the ferry carry?", "one")]
@@ -66,10 +68,13 @@ def test_saving_naming_renaming_and_deleting() -> None:
     with pytest.raises(ValueError, match="Ask a question first"):
         conversations.renamed(saved, "never-saved", "x")
     saved = conversations.deleted(saved, "one")
-    assert [i for _, i in conversations.choices(saved)] == ["two"] and saved["current"] not in ("one", "two")
-    # An empty chat saves nothing; a damaged conversation is dropped and the others are kept.
-    assert conversations.saved_with(saved, None, "three")["conversations"] == saved["conversations"]
-    broken = {**saved, "conversations": [*saved["conversations"], {"id": "bad", "name": "x", "turns": [{}]}]}
+    assert [i for _, i in conversations.choices(saved)] == ["two"] and saved["current"] == ""
+    assert conversations.with_current(saved, "two")["current"] == "two"
+    # An empty chat saves nothing; a damaged conversation, or one without an id, is dropped; the others are kept.
+    assert conversations.saved_with(saved, None)["conversations"] == saved["conversations"]
+    good = saved["conversations"][0]
+    broken = {**saved, "conversations": [*saved["conversations"], {"id": "bad", "name": "x", "turns": [{}]},
+                                         {**good, "id": ""}, {**good, "id": "huge", "updated": 10 ** 400}]}
     assert [i for _, i in conversations.choices(broken)] == ["two"]
     assert conversations.read("not a dict") == ("", [])
     with pytest.raises(ValueError):
@@ -78,22 +83,23 @@ def test_saving_naming_renaming_and_deleting() -> None:
 
 def test_resumed_chat_goes_on_from_the_saved_turns() -> None:
     saved = conversations.saved_with(conversations.EMPTY, _Chat((_turn("Who built the pier?"),
-                                                                _turn("When?", found=False))), "c")
+                                                                _turn("When?", found=False)), "c"))
     chat = conversations.resumed(saved, "c", library=object())
     assert isinstance(chat, Chat) and [t.answer.question for t in chat.turns] == ["Who built the pier?", "When?"]
+    assert chat.conversation_id == "c"  # its answers are saved in the conversation they belong to
     assert conversations.resumed(saved, "other", library=object()) is None
 
 
 def test_the_saved_value_stays_within_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(conversations, "MAX_SAVED_CHARS", 6_000)
+    monkeypatch.setattr(conversations, "MAX_SAVED_BYTES", 6_000)
     saved = conversations.EMPTY
     for n in range(6):
-        saved = conversations.saved_with(saved, _Chat(tuple(_turn(f"Question {n}.{k}?") for k in range(2))), f"c{n}")
-    assert len(json.dumps(saved, ensure_ascii=False)) <= 6_000
+        saved = conversations.saved_with(saved, _Chat(tuple(_turn(f"Question {n}.{k}?") for k in range(2)), f"c{n}"))
+    assert len(json.dumps(saved, ensure_ascii=False).encode("utf-8")) <= 6_000
     kept = [i for _, i in conversations.choices(saved)]
     assert kept[0] == "c5" and len(kept) < 6  # the least recently used went first
     # One conversation too long for the budget keeps its newest turns.
-    long = conversations.saved_with(conversations.EMPTY, _Chat(tuple(_turn(f"Q{k}?") for k in range(20))), "long")
+    long = conversations.saved_with(conversations.EMPTY, _Chat(tuple(_turn(f"Q{k}?") for k in range(20)), "long"))
     turns = long["conversations"][0]["turns"]
     assert len(json.dumps(long)) <= 6_000 and turns[-1]["answer"]["question"] == "Q19?" and len(turns) < 20
 

@@ -276,6 +276,7 @@ def test_a_build_commits_in_batches_and_a_failure_keeps_the_batches_before_it(
     with pytest.raises(RuntimeError, match="stopped"):
         library.add_articles(articles)
     assert committed == ["a0", "a1", "a2"]  # each article (4 sentences) a batch of its own
+    assert library.vector_ids_match_the_store()  # the process that failed searches the batches it committed
     reopened = Library.open(tmp_path / "batches.idx", encoder)  # the vector file is rebuilt from the store
     assert sorted(a.article_id for a in reopened.articles()) == ["a0", "a1", "a2"]
     assert reopened.vector_ids_match_the_store()

@@ -23,3 +23,11 @@ def test_name_units_split_joined_names_and_keep_a_person_whole() -> None:
     assert name_units("What did Hoàng Xuân Chiến say about Israel?") == [("hoang", "xuan", "chien"), ("israel",)]
     assert name_units("What did the Minister Of Defence say?") == [("minister", "defence")]  # no stop words
     assert name_units("what did vietnam consult japan about") == []  # no capitals, no names
+
+
+@pytest.mark.parametrize("margin", [-1.0, float("nan")])
+def test_a_citation_margin_that_would_cut_every_answer_is_refused(margin: float) -> None:
+    from qa.search.retrieval import RetrievalSettings
+
+    with pytest.raises(ValueError, match="citation_margin must be 0 or more"):
+        RetrievalSettings(citation_margin=margin)

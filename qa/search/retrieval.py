@@ -66,6 +66,8 @@ class RetrievalSettings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown retrieval mode {self.mode!r}: use {', '.join(MODES[:-1])} or {MODES[-1]}")
+        if not self.citation_margin >= 0:  # a negative margin or NaN would cut every answer to one citation
+            raise ValueError(f"citation_margin must be 0 or more (logits), got {self.citation_margin}")
 
     def models(self) -> RankingModels:
         """The fitted ranker and confidence (read once per process)."""

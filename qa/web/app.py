@@ -162,12 +162,13 @@ def answer_to_dict(answer: Answer) -> dict:
     return dataclasses.asdict(answer)
 
 
-def _double_submit(chat: Chat, question: object, top_k: int) -> Answer | None:
+def _double_submit(chat: Chat, question: object, top_k: int, within: list[str] | None) -> Answer | None:
     """The previous answer, when the same question comes again within DOUBLE_SUBMIT_SECONDS of it: Enter, Enter,
     Ask on a fast answer sends it three times before the box is cleared. Nobody reads an answer and asks the same
     again that fast; a Python or HTTP caller that means to can wait a second."""
     last = chat.turns[-1] if chat.turns else None
-    if last is None or last.top_k != top_k or not isinstance(question, str):
+    if last is None or last.top_k != top_k or not isinstance(question, str) \
+            or last.within != tuple(dict.fromkeys(within or ())):
         return None
     same = last.answer.question == clean_question(question)
     return last.answer if same and time.monotonic() - last.answered_at < DOUBLE_SUBMIT_SECONDS else None
@@ -187,7 +188,7 @@ def build_app(library: Library) -> gr.Blocks:
         chat = chat or Chat(library)
         try:
             top_k = check_top_k(_whole_number(top_k), MAX_TOP_K)
-            if (repeated := _double_submit(chat, question, top_k)) is not None:
+            if (repeated := _double_submit(chat, question, top_k, within)) is not None:
                 return answer_to_dict(repeated), chat
             answer = chat.ask(question or "", top_k=top_k, within=within or ())
         except ValueError as error:
@@ -272,7 +273,7 @@ def build_app(library: Library) -> gr.Blocks:
                     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Number of citations")
                     index_info = gr.HTML(format_index_info(library), elem_id="qa-index-info")
         with conversation_slot:  # under the question, built now that the article view it empties exists
-            chats = conversation_panel(library, chat_state, [transcript, question, article], SESSION_SECONDS)
+            chats = conversation_panel(library, chat_state, [transcript, question, article])
 
         asking = {"fn": ask, "inputs": [question, top_k, within, chat_state], "outputs": [answer_json, chat_state],
                   "show_progress": "minimal", "show_progress_on": transcript}
@@ -280,7 +281,7 @@ def build_app(library: Library) -> gr.Blocks:
 
         def answered(event: gr.events.Dependency) -> None:
             event.success(lambda chat: (format_transcript(chat), ""), chat_state, [transcript, question],
-                          **private).then(chats.saved_after_answer, [chat_state, chats.saved, chats.current],
+                          **private).then(chats.saved_after_answer, [chat_state, chats.saved],
                                           [chats.saved, chats.choice], **private)
 
         # Enter and the Ask button are one event, run once at a time: Enter, Enter, Ask asks once.
@@ -304,8 +305,7 @@ def build_app(library: Library) -> gr.Blocks:
         demo.load(lambda: (format_index_info(library), *refresh_panel(library), within_choices(library),
                            *example_updates()), None,
                   [index_info, *panel.outputs, within, *example_buttons], **private)
-        demo.load(chats.opened_page, [chats.saved, chat_state], [chat_state, chats.current, transcript, chats.choice],
-                  **private)
+        demo.load(chats.opened_page, [chats.saved, chat_state], [chat_state, transcript, chats.choice], **private)
         # The library on the HTTP API (the page shows it in the web chat's own issue): list and remove.
         gr.api(list_library, api_name="library")
         gr.api(remove_articles, api_name="remove", concurrency_limit=1)

@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import time
-import uuid
 from datetime import UTC, datetime
 
 from qa.answer import Answer, Citation
@@ -27,10 +26,11 @@ STORAGE_KEY = "news-qa-conversations"
 # fixed one (Gradio draws a new one at each server start) lets a conversation outlive a server restart.
 STORAGE_SECRET = "news-qa-conversations-v1"
 MAX_CONVERSATIONS = 20  # the least recently used go first
-# localStorage holds about 5 MB an origin (Chromium counts UTF-16: 2 bytes a character). A turn with 10 citations
-# is about 10 KB of JSON, so 2 million characters keep about 200 long turns; past that the least recently used
-# conversations, then the oldest turns of the one left, are dropped rather than the save failing.
-MAX_SAVED_CHARS = 2_000_000
+# localStorage holds about 5 MB an origin, counted in UTF-16 (2 bytes a character). BrowserState stores the JSON
+# encrypted, as base64 of its UTF-8 bytes: 4 characters for 3 bytes. 1.5 MB of UTF-8 is then 2 million
+# characters, 4 MB, and keeps about 150 turns with 10 citations (10 KB each); past it the least recently used
+# conversations, then the oldest turns of the one left, are dropped: a save over the quota fails silently.
+MAX_SAVED_BYTES = 1_500_000
 MAX_NAME_CHARS = 80
 EMPTY: dict = {"current": "", "conversations": []}
 
@@ -45,10 +45,6 @@ class Conversation:
     updated: float  # time.time() of its last question or rename: the list shows the newest first
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
 def read(saved: object) -> tuple[str, list[Conversation]]:
     """The current conversation's id and every saved conversation that reads back, newest first."""
     if not isinstance(saved, dict) or not isinstance(saved.get("conversations"), list):
@@ -57,22 +53,25 @@ def read(saved: object) -> tuple[str, list[Conversation]]:
     for record in saved["conversations"][:MAX_CONVERSATIONS]:
         try:
             turns = tuple(Turn.from_dict(t) for t in record["turns"])
-            conversations.append(Conversation(str(record["id"]), str(record["name"])[:MAX_NAME_CHARS], turns,
+            if not isinstance(record["id"], str) or not record["id"]:
+                raise ValueError("no conversation id")
+            conversations.append(Conversation(record["id"], str(record["name"])[:MAX_NAME_CHARS], turns,
                                               float(record.get("updated", 0.0))))
-        except (TypeError, KeyError, ValueError) as error:
+        except (TypeError, KeyError, ValueError, OverflowError) as error:
             logger.info("Dropped a saved conversation that does not read back: %s", error)
     current = saved.get("current")
     return (current if isinstance(current, str) else ""), sorted(conversations, key=lambda c: -c.updated)
 
 
 def write(current: str, conversations: list[Conversation]) -> dict:
-    """The value to keep in the browser, within MAX_CONVERSATIONS and MAX_SAVED_CHARS."""
+    """The value to keep in the browser, within MAX_CONVERSATIONS and MAX_SAVED_BYTES."""
     kept = sorted(conversations, key=lambda c: -c.updated)[:MAX_CONVERSATIONS]
     while True:
         value = {"current": current, "conversations": [
             {"id": c.conversation_id, "name": c.name, "updated": c.updated, "turns": [t.to_dict() for t in c.turns]}
             for c in kept]}
-        if len(json.dumps(value, ensure_ascii=False)) <= MAX_SAVED_CHARS or not kept or not kept[-1].turns:
+        if len(json.dumps(value, ensure_ascii=False).encode("utf-8")) <= MAX_SAVED_BYTES or not kept \
+                or not kept[-1].turns:
             return value
         kept = kept[:-1] if len(kept) > 1 else [dataclasses.replace(kept[0], turns=kept[0].turns[1:])]
 
@@ -83,12 +82,13 @@ def name_for(turns: tuple[Turn, ...]) -> str:
     return first if len(first) <= MAX_NAME_CHARS else first[:MAX_NAME_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
-def saved_with(saved: object, chat: Chat | None, current: str) -> dict:
-    """The saved value with the chat's turns as conversation `current` (added if new), made the current one."""
-    _, conversations = read(saved)
+def saved_with(saved: object, chat: Chat | None) -> dict:
+    """The saved value with the chat's turns as its conversation (added if new), made the current one."""
+    current, conversations = read(saved)
     turns = chat.turns if chat is not None else ()
     if not turns:
         return write(current, conversations)
+    current = chat.conversation_id
     old = next((c for c in conversations if c.conversation_id == current), None)
     name = old.name if old is not None else name_for(turns)
     others = [c for c in conversations if c.conversation_id != current]
@@ -108,16 +108,21 @@ def renamed(saved: object, conversation_id: str, name: str) -> dict:
 
 
 def deleted(saved: object, conversation_id: str) -> dict:
-    """The saved value without a conversation; a new, empty one becomes current."""
+    """The saved value without a conversation; none is current (the next question starts a new one)."""
     _, conversations = read(saved)
-    return write(new_id(), [c for c in conversations if c.conversation_id != conversation_id])
+    return write("", [c for c in conversations if c.conversation_id != conversation_id])
+
+
+def with_current(saved: object, conversation_id: str) -> dict:
+    """The saved value with another conversation current ("": a new one, not saved until its first answer)."""
+    return write(conversation_id, read(saved)[1])
 
 
 def resumed(saved: object, conversation_id: str, library: Library) -> Chat | None:
     """The chat of a saved conversation, going on from its last turn (None for an unsaved one)."""
     _, conversations = read(saved)
     found = next((c for c in conversations if c.conversation_id == conversation_id), None)
-    return Chat.resumed(library, found.turns) if found is not None else None
+    return Chat.resumed(library, found.turns, conversation_id) if found is not None else None
 
 
 def choices(saved: object) -> list[tuple[str, str]]:
