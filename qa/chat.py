@@ -149,9 +149,10 @@ class Chat:
             if resolution.continue_previous and previous is not None and previous.found:
                 answer = self.library.read_on(question, previous, answered)
             else:
-                answer = self.library.ask(question, top_k=top_k, within=within, scope=SearchScope(
+                # `within` was checked above: it goes in the scope, not through Library.ask's check again.
+                answer = self.library.ask(question, top_k=top_k, scope=SearchScope(
                     resolution.query, resolution.prefer_article_ids,
-                    frozenset(answered) if resolution.skip_answered else frozenset()))
+                    frozenset(answered) if resolution.skip_answered else frozenset(), within))
             with self._lock:
                 turn = Turn(answer, resolution, time.monotonic(), top_k, within)
                 self._turns = [*self._turns[-(MAX_TURNS_KEPT - 1):], turn]

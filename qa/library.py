@@ -48,8 +48,6 @@ from qa.text import words
 
 logger = logging.getLogger(__name__)
 
-
-
 # Sentences embedded, annotated and committed together in a build: a killed build keeps every batch before it,
 # and memory holds one batch's vectors and annotations rather than the whole build's (a million sentences were
 # 1.5 GB of vectors alone). 20,000 sentences take about a minute and a half here.
@@ -212,13 +210,17 @@ class Library:
             logger.info("Embedding %d sentences from %d articles in %d batch(es)", sum(map(len, spans)),
                         len(changed), len(batches))
             updated = self._vectors.copy()  # readers search the copy in use until the end
+            removed_ids: list[int] = []
             try:
-                self._commit_batches(changed, spans, batches, plan, signatures, updated)
+                self._commit_batches(changed, spans, batches, plan, signatures, updated, removed_ids)
             except BaseException:
                 # The batches committed before the failure are in the store and in `updated`: search them from
                 # now on, and write the vector file at the next change (it is older than the store).
+                updated.remove(removed_ids)
                 self._vectors, self._vectors_on_disk_stale = updated, True
                 raise
+            # Removed once, after every batch: HNSW cannot delete in place and rebuilds its graph on each removal.
+            updated.remove(removed_ids)
             # The vector file is written once, at the end: it is rebuilt from the store if a build dies between
             # batches (qa/index/folder.py load_vectors), instead of being rewritten, whole, after every batch.
             self.store.checkpoint()
@@ -227,8 +229,9 @@ class Library:
             return plan
 
     def _commit_batches(self, changed: Sequence[Article], spans: Sequence[Sequence], batches: list[tuple[int, int]],
-                        plan: ChangePlan, signatures: dict, updated: VectorIndex) -> None:
-        """Embed, annotate and commit each batch, and apply it to `updated` once it is committed."""
+                        plan: ChangePlan, signatures: dict, updated: VectorIndex, removed_ids: list[int]) -> None:
+        """Embed, annotate and commit each batch; once it is committed, add its vectors to `updated` and the ids
+        of the sentences it deleted to `removed_ids` (new ids never reuse them: the store's AUTOINCREMENT)."""
         removing = [*plan.removed]
         replaced = {a.article_id for a in plan.updated}
         for number, (first, last) in enumerate(batches or [(0, 0)], start=1):
@@ -237,7 +240,7 @@ class Library:
             # One transaction a batch: a build killed at any moment keeps every batch committed before it,
             # and an updated article's old version goes in the batch that adds its new one.
             with self.store.transaction() as db:
-                removed_ids = self.store.delete_articles(
+                deleted = self.store.delete_articles(
                     db, [*removing, *(a.article_id for a in batch if a.article_id in replaced)])
                 added_ids, offset = [], 0
                 for article, article_spans, article_annotations in zip(batch, batch_spans, annotations,
@@ -248,7 +251,7 @@ class Library:
                     offset += len(article_spans)
                 self.store.set_setting(db, "generation", str(self.generation + 1))
             removing = []
-            updated.remove(list(removed_ids))
+            removed_ids += deleted
             updated.add(list(added_ids), vectors)
             if len(batches) > 1:
                 logger.info("Committed batch %d of %d (%d sentences)", number, len(batches), len(vectors))

@@ -116,3 +116,10 @@ def test_exports_hold_each_question_answer_and_source() -> None:
     exported = json.loads(conversations.to_json("Ferry", turns, "news.idx"))
     assert exported["name"] == "Ferry" and exported["library"] == "news.idx"
     assert [answer_from_dict(t["answer"]) for t in exported["turns"]] == [t.answer for t in turns]
+
+
+def test_the_listing_of_a_written_value_is_its_choices() -> None:
+    saved = conversations.saved_with(conversations.EMPTY, _Chat((_turn("Who built the pier?"),), "a"))
+    saved = conversations.saved_with(saved, _Chat((_turn("When did it open?"),), "b"))
+    assert conversations.listing(saved) == conversations.choices(saved) == [("When did it open?", "b"),
+                                                                             ("Who built the pier?", "a")]

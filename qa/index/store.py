@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 # most about 1e-3. Read back, they are float32 again.
 VECTOR_DTYPE = np.float16
 
+
 @dataclass(frozen=True)
 class SentenceRow:
     """A stored sentence with what a citation needs about its article."""

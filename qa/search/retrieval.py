@@ -102,9 +102,8 @@ class Candidates:
         """Only the candidates of `article_ids`, none if none of them is one (a user's "ask within"). Features keep
         the values computed among all candidates, as for kept_to."""
         rows, wanted = self.rows, frozenset(article_ids)
-        keep = [k for k, i in enumerate(self.ids) if rows[i].article_id in wanted]
-        return Candidates([self.ids[k] for k in keep], self.features[keep], self.vectors[keep], self.evidence,
-                          self.term_idf, self.kept_to_articles)
+        return self._subset([k for k, i in enumerate(self.ids) if rows[i].article_id in wanted],
+                            self.kept_to_articles)
 
     def kept_to(self, article_ids: Collection[str], skip: Collection[tuple[str, int]] = ()) -> Candidates:
         """Only the candidates of `article_ids` (all, if none of them is one) and not in `skip`, as (article_id,
@@ -115,8 +114,12 @@ class Candidates:
         keep = preferred or keep
         if len(keep) == len(self.ids) and not preferred:
             return self
+        return self._subset(keep, bool(preferred))
+
+    def _subset(self, keep: list[int], kept_to_articles: bool) -> Candidates:
+        """The candidates at positions `keep`, with the evidence read for all of them."""
         return Candidates([self.ids[k] for k in keep], self.features[keep], self.vectors[keep], self.evidence,
-                          self.term_idf, bool(preferred))
+                          self.term_idf, kept_to_articles)
 
 
 class Retriever:

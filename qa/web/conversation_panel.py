@@ -49,8 +49,9 @@ class ConversationPanel:
     choice: gr.Dropdown
     library: Library
 
-    def list_update(self, saved: object, chat: Chat | None) -> dict:
-        listed = conversations.choices(saved)
+    def list_update(self, saved: object, chat: Chat | None, written: bool = False) -> dict:
+        """The conversation list, showing the chat's; `written`: `saved` comes from conversations.write()."""
+        listed = conversations.listing(saved) if written else conversations.choices(saved)
         shown = chat.conversation_id if chat is not None else ""
         return gr.update(choices=listed, value=shown if any(i == shown for _, i in listed) else None)
 
@@ -65,7 +66,7 @@ class ConversationPanel:
     def saved_after_answer(self, chat: Chat | None, saved: object) -> tuple:
         """(saved, list) with the chat's newest turn kept in the browser."""
         saved = conversations.saved_with(saved, chat)
-        return saved, self.list_update(saved, chat)
+        return saved, self.list_update(saved, chat, written=True)  # after every answer: parsed once, not twice
 
 
 def conversation_panel(library: Library, chat_state: gr.State, shown: list) -> ConversationPanel:

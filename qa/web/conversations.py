@@ -130,6 +130,11 @@ def choices(saved: object) -> list[tuple[str, str]]:
     return [(c.name, c.conversation_id) for c in read(saved)[1]]
 
 
+def listing(written: dict) -> list[tuple[str, str]]:
+    """choices() of a value write() just made: already read and ordered, so not parsed again."""
+    return [(c["name"], c["id"]) for c in written["conversations"]]
+
+
 def _citation_line(citation: Citation) -> str:
     known = " · ".join(x for x in (citation.title, citation.date, citation.source, citation.url) if x)
     return (f"{citation.rank}. “{citation.sentence}” — {known} (article {citation.article_id}, characters "

@@ -149,6 +149,8 @@ def format_transcript(chat: Chat | None) -> str:
     titles = {}
     for turn in chat.turns:
         for article_id in (*turn.resolution.prefer_article_ids[:1], *turn.within):
+            if article_id in titles:  # read each article once a render, however many turns name it
+                continue
             stored = chat.library.article(article_id)
             titles[article_id] = stored.title if stored else article_id
     # A live region that holds only the newest answer: a screen reader announces each answer as it comes.
