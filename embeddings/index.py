@@ -1,8 +1,9 @@
-"""VectorIndex: a FAISS inner-product index addressed by stable integer ids."""
+"""VectorIndex: a FAISS inner-product index addressed by stable integer ids; on disk, only its HNSW graph."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import faiss
@@ -50,26 +51,26 @@ def _check_ids(ids: np.ndarray | list[int], count: int) -> np.ndarray:
 
 
 class VectorIndex:
-    """Inner-product search over unit vectors, so scores are cosine similarities.
+    """Inner-product search over unit vectors, so scores are cosine similarities, addressed by the caller's ids.
 
-    Vectors are kept as float16 (FAISS's fp16 scalar quantizer, which needs no training): half the memory and
-    file of float32, and the search is faster for it. Measured on 100,661 real sentence embeddings and 294
-    development questions (benchmarks/ann_choice.py, one thread): exact search finds the same top 10 (recall@10
-    1.000) in 5.4 ms instead of 9.3 ms. The ranker's features never read these vectors: they read the store's
-    copy (also float16, read back as float32)."""
+    Vectors are kept as float16 (FAISS's fp16 scalar quantizer, which needs no training): half the memory of
+    float32, and the search is faster for it. Measured on 100,661 real sentence embeddings and 294 development
+    questions (benchmarks/ann_choice.py, one thread): exact search finds the same top 10 (recall@10 1.000) in
+    5.4 ms instead of 9.3 ms.
+
+    The vectors are the caller's to keep on disk (the store keeps them, as float16): `save` writes only what cannot
+    be remade from them quickly, the HNSW graph, and `restore` takes the vectors back. So each vector is on disk
+    once (the store and a FAISS file used to hold a copy each: 1.5 of 2.6 KB a sentence at 100,000).
+
+    Ids are kept in ascending order beside FAISS's positions (the store's ids only grow: AUTOINCREMENT), so the
+    graph's node n is the n-th smallest id, and a store read in id order gives the vectors in graph order."""
 
     def __init__(self, dim: int, approximate: bool = False) -> None:
         self.dim = dim
         self.approximate = approximate
-        fp16 = faiss.ScalarQuantizer.QT_fp16
-        if approximate:
-            inner = faiss.IndexHNSWSQ(dim, fp16, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            inner.hnsw.efSearch = ef_search_for(0)
-        else:
-            inner = faiss.IndexScalarQuantizer(dim, fp16, faiss.METRIC_INNER_PRODUCT)
-        # IndexIDMap2 keeps our ids (the store's sentence ids) and can reconstruct vectors by id.
-        self._index = faiss.IndexIDMap2(inner)
+        self._ids = np.zeros(0, dtype=np.int64)  # FAISS position -> our id, ascending
+        self._storage: faiss.Index | None = None  # a graph's vectors, attached by restore(): kept alive here
+        self._index = _new_faiss_index(dim, approximate)
 
     @classmethod
     def build(cls, ids: np.ndarray | list[int], vectors: np.ndarray, dim: int) -> VectorIndex:
@@ -78,37 +79,91 @@ class VectorIndex:
         index.add(ids, vectors)
         return index
 
+    @classmethod
+    def restore(cls, ids: np.ndarray, vectors: Iterable[np.ndarray], dim: int, graph: Path | None = None
+                ) -> VectorIndex:
+        """The index over `ids` (ascending) and their `vectors`, given in chunks in the same order (float16 or
+        float32; chunks keep a million vectors from being held twice). With `graph` (a file `save` wrote for these
+        vectors), search runs on that graph; without it, an exact index is built. ValueError if the graph is
+        unreadable or was made for another number of vectors or dimension."""
+        ids = _check_ids(ids, len(ids))
+        if len(ids) > 1 and not (np.diff(ids) > 0).all():
+            raise ValueError("ids must be given in ascending order, as the graph was built")
+        if graph is None:
+            index = cls(dim)
+            index._ids = ids
+            for chunk in vectors:
+                index._index.add(_check_vectors(chunk, dim))
+        else:
+            index = cls.__new__(cls)
+            index.dim, index.approximate, index._ids = dim, True, ids
+            try:
+                # read_index returns the owning proxy of the most derived class (a downcast_index proxy would
+                # not own it, and the index would be freed under it).
+                hnsw = faiss.read_index(str(graph), faiss.IO_FLAG_SKIP_STORAGE)
+            except RuntimeError as error:
+                raise ValueError(f"{graph} is not a readable FAISS graph ({error})") from error
+            if not isinstance(hnsw, faiss.IndexHNSW) or hnsw.d != dim or hnsw.ntotal != len(ids):
+                raise ValueError(f"{graph} is a graph of {hnsw.ntotal} {hnsw.d}-dimensional vectors, expected "
+                                 f"{len(ids)} of {dim}")
+            index._storage = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
+                                                        faiss.METRIC_INNER_PRODUCT)
+            for chunk in vectors:
+                index._storage.add(_check_vectors(chunk, dim))
+            hnsw.storage, hnsw.own_fields = index._storage, False
+            index._index = hnsw
+        if len(index) != len(ids):
+            raise ValueError(f"{len(ids)} ids but {len(index)} vectors")
+        index.set_ef_search(ef_search_for(len(index)))
+        return index
+
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
     def ids(self) -> np.ndarray:
         """Every id held, sorted: a store and its vector index agree when their ids are the same."""
-        return np.sort(faiss.vector_to_array(self._index.id_map).astype(np.int64))
+        return self._ids.copy()
+
+    def vectors(self) -> np.ndarray:
+        """Every vector held (float32, as float16 kept them), in the order of ids()."""
+        return self._index.reconstruct_n(0, len(self)) if len(self) else np.zeros((0, self.dim), np.float32)
 
     def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
-        """Add vectors under the given ids."""
+        """Add vectors under the given ids (new ones). Past APPROX_MIN_VECTORS an exact index becomes HNSW."""
         vectors = _check_vectors(vectors, self.dim)
         ids = _check_ids(ids, len(vectors))
-        if len(ids):
-            faiss.omp_set_num_threads(os.cpu_count() or 1)
-            self._index.add_with_ids(vectors, ids)
-            self.set_ef_search(ef_search_for(len(self)))
-
-    def remove(self, ids: np.ndarray | list[int]) -> None:
-        """Remove vectors by id; HNSW cannot delete in place, so it is rebuilt from the vectors it keeps."""
-        ids = np.asarray(ids, dtype=np.int64)
         if not len(ids):
             return
-        if not self.approximate:
-            self._index.remove_ids(ids)
+        order = np.argsort(ids, kind="stable")
+        ids, vectors = ids[order], vectors[order]
+        if len(np.unique(ids)) != len(ids) or np.isin(ids, self._ids).any():
+            raise ValueError("ids must be new and unique")
+        approximate = self.approximate or len(self) + len(ids) >= APPROX_MIN_VECTORS
+        if len(self._ids) and ids[0] < self._ids[-1] or approximate != self.approximate:
+            # Out of order (or growing into HNSW): positions must follow ids, so the index is made again.
+            merged = np.concatenate([self._ids, ids])
+            order = np.argsort(merged, kind="stable")
+            ids, vectors = merged[order], np.vstack([self.vectors(), vectors])[order]
+            self._rebuild(approximate)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        self._index.add(vectors)
+        self._ids = np.concatenate([self._ids, ids])
+        self.set_ef_search(ef_search_for(len(self)))
+
+    def _rebuild(self, approximate: bool) -> None:
+        self.approximate, self._storage = approximate, None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._index = _new_faiss_index(self.dim, approximate)
+
+    def remove(self, ids: np.ndarray | list[int]) -> None:
+        """Remove vectors by id. The index is made again from the vectors it keeps: positions must follow ids
+        (and HNSW cannot delete in place); a copy of float16 vectors, and a new graph for HNSW."""
+        keep = ~np.isin(self._ids, np.asarray(ids, dtype=np.int64))
+        if keep.all():
             return
-        all_ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
-        keep = all_ids[~np.isin(all_ids, ids)]
-        vectors = np.vstack([self._index.reconstruct(int(i)) for i in keep]) if len(keep) else None
-        rebuilt = VectorIndex(self.dim, approximate=True)
-        if vectors is not None:
-            rebuilt.add(keep, vectors)
-        self._index = rebuilt._index
+        kept_ids, kept_vectors = self._ids[keep], self.vectors()[keep]
+        self._rebuild(self.approximate)
+        self.add(kept_ids, kept_vectors)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """Return, per query, up to k (id, score) pairs, best first; k may exceed the index size."""
@@ -118,55 +173,50 @@ class VectorIndex:
             return [[] for _ in range(len(queries))]
         if len(queries) <= FEW_QUERIES:
             faiss.omp_set_num_threads(1)
-        scores, ids = self._index.search(queries, k)
+        scores, positions = self._index.search(queries, k)
         return [
-            [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
-            for row_ids, row_scores in zip(ids, scores, strict=True)
+            [(int(self._ids[p]), float(s)) for p, s in zip(row_positions, row_scores, strict=True) if p != -1]
+            for row_positions, row_scores in zip(positions, scores, strict=True)
         ]
 
     @property
     def kind(self) -> str:
         """What the manifest records: the index type and how it keeps vectors ("flat-fp16", "hnsw-fp16")."""
-        inner = faiss.downcast_index(self._index.index)
-        precision = "fp16" if isinstance(inner, faiss.IndexScalarQuantizer | faiss.IndexHNSWSQ) else "fp32"
-        return f"{'hnsw' if self.approximate else 'flat'}-{precision}"
+        return f"{'hnsw' if self.approximate else 'flat'}-fp16"
 
     @property
     def ef_search(self) -> int | None:
         """HNSW's efSearch; None for an exact index."""
-        return int(faiss.downcast_index(self._index.index).hnsw.efSearch) if self.approximate else None
+        return int(self._index.hnsw.efSearch) if self.approximate else None
 
     def set_ef_search(self, ef_search: int) -> None:
         """Trade HNSW speed for recall (no effect on an exact index); add() sets it by size again."""
         if self.approximate:
-            faiss.downcast_index(self._index.index).hnsw.efSearch = ef_search
+            self._index.hnsw.efSearch = ef_search
 
     def copy(self) -> VectorIndex:
         """Return an independent copy, to update while readers keep searching this one."""
         twin = VectorIndex.__new__(VectorIndex)
-        twin.dim, twin.approximate = self.dim, self.approximate
-        twin._index = faiss.clone_index(self._index)
+        twin.dim, twin.approximate, twin._ids, twin._storage = self.dim, self.approximate, self._ids.copy(), None
+        twin._index = faiss.clone_index(self._index)  # an HNSW clone owns a clone of its storage
         return twin
 
-    def save(self, path: str | Path) -> None:
-        """Write the index atomically: a crash leaves the previous file in place."""
-        replace_atomically(Path(path), lambda tmp: faiss.write_index(self._index, str(tmp)))
+    def save(self, graph: str | Path) -> bool:
+        """Write the HNSW graph atomically (a crash leaves the previous file), without its vectors; return
+        whether there was a graph to write. An exact index has none, and a graph file left at `graph` by an
+        earlier, larger index is removed, so it can never be restored over other vectors."""
+        graph = Path(graph)
+        if not self.approximate:
+            graph.unlink(missing_ok=True)
+            return False
+        replace_atomically(graph, lambda tmp: faiss.write_index(self._index, str(tmp), faiss.IO_FLAG_SKIP_STORAGE))
+        return True
 
-    @classmethod
-    def load(cls, path: str | Path, dim: int) -> VectorIndex:
-        """Read an index written by save(); raise ValueError if it is damaged or of another dimension."""
-        try:
-            raw = faiss.read_index(str(path))
-        except RuntimeError as error:
-            raise ValueError(f"{path} is not a readable FAISS index ({error})") from error
-        if raw.d != dim:
-            raise ValueError(f"{path} holds {raw.d}-dimensional vectors, expected {dim}")
-        index = cls.__new__(cls)
-        index.dim = dim
-        index._index = faiss.downcast_index(raw) if not isinstance(raw, faiss.IndexIDMap2) else raw
-        if not isinstance(index._index, faiss.IndexIDMap2):
-            raise ValueError(f"{path} is not an id-mapped index written by VectorIndex.save")
-        # An index written before float16 (IndexFlatIP, IndexHNSWFlat) is read and searched as it is.
-        index.approximate = isinstance(faiss.downcast_index(index._index.index), faiss.IndexHNSW)
-        index.set_ef_search(ef_search_for(len(index)))
-        return index
+
+def _new_faiss_index(dim: int, approximate: bool) -> faiss.Index:
+    fp16 = faiss.ScalarQuantizer.QT_fp16
+    if not approximate:
+        return faiss.IndexScalarQuantizer(dim, fp16, faiss.METRIC_INNER_PRODUCT)
+    hnsw = faiss.IndexHNSWSQ(dim, fp16, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    return hnsw

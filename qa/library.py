@@ -23,7 +23,7 @@ from qa.answer import Answer, Citation
 from qa.index.folder import (
     MANIFEST,
     STORE,
-    VECTORS,
+    GRAPH,
     check_vector_maker,
     load_vectors,
     manifest_stamp,
@@ -145,8 +145,7 @@ class Library:
             ids, matrix = store.all_vectors(encoder.dim)
             if len(ids):
                 logger.warning("%s had lost its manifest; its store's %d sentences are kept", index_dir, len(ids))
-            library = cls(index_dir, store, VectorIndex.build(ids, matrix, encoder.dim) if len(ids) else
-                          VectorIndex(encoder.dim), encoder)
+            library = cls(index_dir, store, VectorIndex.build(ids, matrix, encoder.dim), encoder)
             library._save_vectors_and_manifest(library._vectors)
             return library
 
@@ -172,8 +171,8 @@ class Library:
         return cls(index_dir, store, vectors, encoder, vectors_on_disk_stale=stale)
 
     def reload_if_changed(self) -> None:
-        """Take in what another process wrote: when the manifest was replaced, load the vector file it names
-        (verified) if its generation is not the one in memory. One stat call when nothing changed."""
+        """Take in what another process wrote: when the manifest was replaced, restore the vector index (its
+        graph verified) if its generation is not the one in memory. One stat call when nothing changed."""
         stamp = manifest_stamp(self.index_dir)
         if stamp == self._stamp:
             return
@@ -215,14 +214,14 @@ class Library:
                 self._commit_batches(changed, spans, batches, plan, signatures, updated, removed_ids)
             except BaseException:
                 # The batches committed before the failure are in the store and in `updated`: search them from
-                # now on, and write the vector file at the next change (it is older than the store).
+                # now on, and write the manifest (and graph) at the next change: they are older than the store.
                 updated.remove(removed_ids)
                 self._vectors, self._vectors_on_disk_stale = updated, True
                 raise
             # Removed once, after every batch: HNSW cannot delete in place and rebuilds its graph on each removal.
             updated.remove(removed_ids)
-            # The vector file is written once, at the end: it is rebuilt from the store if a build dies between
-            # batches (qa/index/folder.py load_vectors), instead of being rewritten, whole, after every batch.
+            # The manifest and graph are written once, at the end: the graph is rebuilt from the store if a build
+            # dies between batches (qa/index/folder.py load_vectors), instead of being rewritten after every batch.
             self.store.checkpoint()
             self._save_vectors_and_manifest(updated)
             self._vectors = updated
@@ -317,14 +316,14 @@ class Library:
         return int(self.store.get_setting("generation") or 0)
 
     def _save_vectors_and_manifest(self, vectors: VectorIndex) -> None:
-        vectors.save(self.index_dir / VECTORS)
+        has_graph = vectors.save(self.index_dir / GRAPH)
         article_count, sentence_count = self.store.counts()
         generation = self.generation
         write_manifest(self.index_dir, {
             "model": self.encoder.name, "dim": self.encoder.dim, "articles": article_count,
             "sentences": sentence_count, "generation": generation,
             "vector_index": vectors.kind, "encoder": provenance(self.encoder),
-            "vectors_sha256": sha256_of(self.index_dir / VECTORS)})
+            "graph_sha256": sha256_of(self.index_dir / GRAPH) if has_graph else None})
         self._stamp = manifest_stamp(self.index_dir)
         self._generation_loaded = generation
         self._vectors_on_disk_stale = False
@@ -386,8 +385,7 @@ class Library:
 
     def vector_ids_match_the_store(self) -> bool:
         """True when the vector index in memory holds exactly the store's sentence ids (no missing, no dangling)."""
-        store_ids, _ = self.store.all_vectors(self.encoder.dim)
-        return bool(np.array_equal(self._vectors.ids(), np.sort(store_ids)))
+        return bool(np.array_equal(self._vectors.ids(), self.store.sentence_ids()))
 
     def close(self) -> None:
         """Close this thread's connection to the store."""

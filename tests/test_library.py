@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from embeddings.encoder import Encoder
-from qa.index.folder import MANIFEST, STORE, VECTORS, files_agree
+from qa.index.folder import GRAPH, MANIFEST, STORE, files_agree
 from qa.library import Library
 from qa.search.retrieval import FEATURES, RetrievalSettings
 
@@ -82,14 +82,19 @@ def test_damaged_manifest_or_store_is_refused_and_left_alone(articles: Path, tmp
     assert store.read_bytes() == before
 
 
-def test_truncated_vector_file_is_rebuilt_from_the_store(articles: Path, tmp_path: Path,
-                                                         encoder: Encoder) -> None:
-    index_dir = tmp_path / "i.idx"
+def test_an_exact_index_has_no_file_and_a_truncated_graph_is_rebuilt_from_the_store(
+        articles: Path, tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    exact_dir, index_dir = tmp_path / "exact.idx", tmp_path / "i.idx"
+    Library.build(articles, exact_dir, encoder)
+    assert not (exact_dir / GRAPH).exists() and files_agree(exact_dir)  # its vectors are the store's alone
+    assert Library.open(exact_dir, encoder).search("tiger cubs", top_k=1)[0].article_id == "zoo"
+    monkeypatch.setattr("embeddings.index.APPROX_MIN_VECTORS", 1)  # HNSW from the first vector: a graph file
     Library.build(articles, index_dir, encoder)
-    vectors = index_dir / VECTORS
-    vectors.write_bytes(vectors.read_bytes()[:100])
+    graph = index_dir / GRAPH
+    assert files_agree(index_dir) and json.loads((index_dir / MANIFEST).read_text())["vector_index"] == "hnsw-fp16"
+    graph.write_bytes(graph.read_bytes()[:100])
     library = Library.open(index_dir, encoder)
-    assert library.search("tiger cubs", top_k=1)[0].article_id == "zoo"
+    assert library.search("tiger cubs", top_k=1)[0].article_id == "zoo" and library.vector_ids_match_the_store()
 
 
 def test_index_from_another_model_is_refused(articles: Path, tmp_path: Path, encoder: Encoder) -> None:
@@ -188,13 +193,13 @@ def test_crash_between_store_commit_and_vector_save_is_recovered(articles: Path,
     (articles / "rain.txt").write_text("Rain\n\nHeavy rain flooded Hue on Tuesday.", encoding="utf-8")
 
     def power_cut(self, path) -> None:
-        raise OSError("simulated crash while writing vectors.faiss")
+        raise OSError("simulated crash while writing the graph")
 
     monkeypatch.setattr("embeddings.index.VectorIndex.save", power_cut)
     with pytest.raises(OSError, match="simulated crash"):
         Library.build(articles, index_dir, encoder)
     monkeypatch.undo()
-    library = Library.open(index_dir, encoder)  # store is newer than vectors.faiss: rebuilt from the store
+    library = Library.open(index_dir, encoder)  # store is newer than the manifest: rebuilt from the store
     assert library.counts() == (3, 17)
     assert library.search("Which city flooded?", top_k=1)[0].article_id == "rain"
 

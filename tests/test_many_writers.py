@@ -15,7 +15,7 @@ import pytest
 
 from embeddings.encoder import Encoder
 from qa.chat import Chat
-from qa.index.folder import MANIFEST, STORE, VECTORS, files_agree
+from qa.index.folder import GRAPH, MANIFEST, STORE, files_agree
 from qa.library import Library
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,15 +127,15 @@ def test_a_model_the_index_names_but_this_machine_lacks_fails_at_once(tmp_path: 
     assert time.monotonic() - started < 30  # it used to retry the hub for 80 s
 
 
-def test_a_stale_vector_file_leftover_temp_files_and_rebuild_folders_are_healed(tmp_path: Path, encoder: Encoder,
-                                                                                caplog: pytest.LogCaptureFixture
-                                                                                ) -> None:
+def test_a_stale_vector_file_leftover_temp_files_and_rebuild_folders_are_healed(
+        tmp_path: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("embeddings.index.APPROX_MIN_VECTORS", 1)  # HNSW, so there is a graph file to damage
     folder = _folder(tmp_path, "a", {"zoo": "Zoo\n\nThe zoo welcomed twin tiger cubs.",
                                      "rice": "Rice\n\nRice exports rose in January."})
     index = tmp_path / "x.idx"
     Library.build(folder, index, encoder)
-    (index / VECTORS).write_bytes((index / VECTORS).read_bytes()[:-100])  # truncated by a crash, say
-    (index / ".vectors.faiss.4242.tmp").write_bytes(b"x" * 1000)
+    (index / GRAPH).write_bytes((index / GRAPH).read_bytes()[:-100])  # truncated by a crash, say
+    (index / ".graph.faiss.4242.tmp").write_bytes(b"x" * 1000)
     (tmp_path / "x.idx.rebuilding").mkdir()
     with caplog.at_level(logging.WARNING):
         Library.build(folder, index, encoder)  # nothing changed
@@ -148,13 +148,15 @@ def test_a_stale_vector_file_leftover_temp_files_and_rebuild_folders_are_healed(
 
 
 def test_flipped_bytes_in_the_vector_file_are_found(tmp_path: Path, encoder: Encoder,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+                                                    caplog: pytest.LogCaptureFixture,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("embeddings.index.APPROX_MIN_VECTORS", 1)  # HNSW, so there is a graph file to damage
     index = tmp_path / "x.idx"
     Library.build(_folder(tmp_path, "a", {"zoo": "Zoo\n\nThe zoo welcomed twin tiger cubs. Keepers named them."}),
                   index, encoder)
-    raw = bytearray((index / VECTORS).read_bytes())
+    raw = bytearray((index / GRAPH).read_bytes())
     raw[len(raw) // 2] ^= 0xFF
-    (index / VECTORS).write_bytes(bytes(raw))
+    (index / GRAPH).write_bytes(bytes(raw))
     with caplog.at_level(logging.WARNING):
         library = Library.open(index, encoder)
     assert "sha256 differs from the manifest's" in caplog.text

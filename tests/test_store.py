@@ -64,3 +64,25 @@ def test_word_counts_follow_articles_in_and_out(tmp_path: Path) -> None:
     assert corpus.article_words == sum(term_counts(s)[""] for s in harvest) + 2
     remaining = Counter(t for (t,) in store._db().execute("SELECT term FROM terms"))
     assert stem("flood") not in remaining and stem("valley") not in remaining
+
+
+def test_the_full_text_index_keeps_no_text_and_forgets_deleted_sentences(tmp_path: Path) -> None:
+    """Contentless FTS5 deletes a row only when given the values it was inserted with; wrong ones would leave
+    postings that still match, pointing at sentences that are gone."""
+    store = Store(tmp_path / "store.sqlite")
+    _add(store, "flood", ["The river flooded the Mekong valley.", "Ferries stopped in Can Tho.", "Rice rose."])
+    harvest = _add(store, "harvest", ["The harvest in Can Tho was early.", "Farmers sold the grain."])
+    assert len(store.lexical_search('sentence : ("can" "tho")', 10)) == 2
+    with store.transaction() as db:
+        store.delete_articles(db, ["flood"])
+    assert store.lexical_search("mekong", 10) == [] and store.lexical_search("ferries", 10) == []
+    assert store.lexical_search("rice", 10) == []  # only in the flood article's window columns
+    assert store.lexical_search('sentence : ("can" "tho")', 10) == [harvest[0]]
+    assert store.lexical_search("sentence : farmers", 10) == [harvest[1]]
+    assert sorted(store.lexical_search("farmers", 10)) == harvest  # its window holds the sentence before it
+    db = store._db()
+    assert db.execute("SELECT count(*) FROM sentences_fts_docsize").fetchone()[0] == 2
+    assert db.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'sentences_fts_content'").fetchone()[0] == 0
+    db.execute("INSERT INTO sentences_fts (sentences_fts, rank) VALUES ('integrity-check', 0)")
+    again = _add(store, "flood", ["The river flooded the Mekong valley."])
+    assert store.lexical_search("mekong", 10) == again

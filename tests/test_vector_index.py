@@ -59,26 +59,90 @@ def test_float64_and_strided_input_is_accepted() -> None:
 
 
 @pytest.mark.parametrize("approximate", [False, True])
-def test_save_load_round_trip(tmp_path: Path, approximate: bool) -> None:
+def test_save_restore_round_trip(tmp_path: Path, approximate: bool) -> None:
     vectors = unit_vectors(20)
     index = VectorIndex(8, approximate=approximate)
     index.add(np.arange(20) * 3, vectors)
-    index.save(tmp_path / "v.faiss")
-    loaded = VectorIndex.load(tmp_path / "v.faiss", 8)
+    assert index.save(tmp_path / "g.faiss") == approximate and (tmp_path / "g.faiss").exists() == approximate
+    graph = tmp_path / "g.faiss" if approximate else None
+    # The vectors come back from the caller (the store), in chunks, as float16.
+    chunks = [vectors[:7].astype(np.float16), vectors[7:].astype(np.float16)]
+    loaded = VectorIndex.restore(np.arange(20) * 3, chunks, 8, graph=graph)
     assert loaded.approximate == approximate and len(loaded) == 20
     assert loaded.search(vectors[4:5], 1)[0][0][0] == 12
+    assert [i for i, _ in loaded.search(vectors[:3], 5)[0]] == [i for i, _ in index.search(vectors[:3], 5)[0]]
 
 
-def test_damaged_or_wrong_dimension_file_is_refused(tmp_path: Path) -> None:
-    index = VectorIndex(8)
-    index.add([1], unit_vectors(1))
-    index.save(tmp_path / "v.faiss")
-    with pytest.raises(ValueError, match="dimensional"):
-        VectorIndex.load(tmp_path / "v.faiss", 16)
-    data = (tmp_path / "v.faiss").read_bytes()
-    (tmp_path / "v.faiss").write_bytes(data[: len(data) // 2])
+def test_the_graph_file_holds_no_vectors(tmp_path: Path) -> None:
+    vectors = unit_vectors(2000, dim=64)
+    index = VectorIndex(64, approximate=True)
+    index.add(np.arange(2000), vectors)
+    index.save(tmp_path / "g.faiss")
+    # 64 float16 components are 128 bytes a vector; the graph's level 0 alone is 2 * 32 neighbours * 4 bytes.
+    assert (tmp_path / "g.faiss").stat().st_size < 2000 * (2 * 32 * 4 + 64)
+    # An exact index has no graph, and saving it removes a graph an earlier, larger index left.
+    assert not VectorIndex(64).save(tmp_path / "g.faiss") and not (tmp_path / "g.faiss").exists()
+
+
+def test_a_damaged_or_mismatched_graph_is_refused(tmp_path: Path) -> None:
+    vectors = unit_vectors(30)
+    index = VectorIndex(8, approximate=True)
+    index.add(np.arange(30), vectors)
+    index.save(tmp_path / "g.faiss")
+    with pytest.raises(ValueError, match="expected 29 of 8"):
+        VectorIndex.restore(np.arange(29), [vectors[:29]], 8, graph=tmp_path / "g.faiss")
+    with pytest.raises(ValueError, match="expected 30 of 16"):
+        VectorIndex.restore(np.arange(30), [unit_vectors(30, dim=16)], 16, graph=tmp_path / "g.faiss")
+    with pytest.raises(ValueError, match="ascending"):
+        VectorIndex.restore(np.arange(30)[::-1], [vectors], 8, graph=tmp_path / "g.faiss")
+    with pytest.raises(ValueError, match="30 ids but 29 vectors"):
+        VectorIndex.restore(np.arange(30), [vectors[:29]], 8)
+    data = (tmp_path / "g.faiss").read_bytes()
+    (tmp_path / "g.faiss").write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError):
-        VectorIndex.load(tmp_path / "v.faiss", 8)
+        VectorIndex.restore(np.arange(30), [vectors], 8, graph=tmp_path / "g.faiss")
+
+
+def test_a_copy_of_a_restored_graph_outlives_it(tmp_path: Path) -> None:
+    import gc
+
+    vectors = unit_vectors(40)
+    index = VectorIndex(8, approximate=True)
+    index.add(np.arange(40), vectors)
+    index.save(tmp_path / "g.faiss")
+    restored = VectorIndex.restore(np.arange(40), [vectors], 8, graph=tmp_path / "g.faiss")
+    twin = restored.copy()
+    twin.add([100], unit_vectors(1, seed=3))
+    del restored
+    gc.collect()
+    assert twin.search(vectors[5:6], 1)[0][0][0] == 5 and len(twin) == 41
+
+
+def test_ids_out_of_order_and_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors = unit_vectors(12)
+    index = VectorIndex(8)
+    index.add([10, 2, 7], vectors[:3])
+    index.add([5, 20], vectors[3:5])  # 5 falls between ids already held
+    assert index.ids().tolist() == [2, 5, 7, 10, 20]
+    assert [index.search(vectors[i:i + 1], 1)[0][0][0] for i in range(5)] == [10, 2, 7, 5, 20]
+    with pytest.raises(ValueError, match="new and unique"):
+        index.add([5], vectors[:1])
+    with pytest.raises(ValueError, match="new and unique"):
+        index.add([30, 30], vectors[:2])
+    assert len(index) == 5
+
+
+def test_an_exact_index_becomes_hnsw_as_it_grows(monkeypatch: pytest.MonkeyPatch) -> None:
+    import embeddings.index
+
+    monkeypatch.setattr(embeddings.index, "APPROX_MIN_VECTORS", 10)
+    vectors = unit_vectors(14)
+    index = VectorIndex(8)
+    index.add(np.arange(6), vectors[:6])
+    assert not index.approximate
+    index.add(np.arange(6, 14), vectors[6:])  # a batched build passes the threshold
+    assert index.approximate and index.ids().tolist() == list(range(14))
+    assert [index.search(vectors[i:i + 1], 1)[0][0][0] for i in range(14)] == list(range(14))
 
 
 def test_copy_is_independent() -> None:
@@ -96,25 +160,18 @@ def test_hnsw_search_effort_grows_with_the_index(tmp_path: Path) -> None:
     index.set_ef_search(16)
     index.save(tmp_path / "v.faiss")
     assert index.ef_search == 16
-    assert VectorIndex.load(tmp_path / "v.faiss", 8).ef_search == 1024  # set by size on load, not as it was saved
+    restored = VectorIndex.restore(np.arange(20), [unit_vectors(20)], 8, graph=tmp_path / "v.faiss")
+    assert restored.ef_search == 1024  # set by size on load, not as it was saved
     assert VectorIndex(8).ef_search is None
     index.add([100], unit_vectors(1, seed=1))
     assert index.ef_search == 1024  # and again after every add
 
 
-def test_vectors_are_kept_as_float16_and_an_older_float32_file_still_loads(tmp_path: Path) -> None:
-    import faiss
-
+def test_vectors_are_kept_as_float16(tmp_path: Path) -> None:
     vectors = unit_vectors(30)
     assert VectorIndex(8).kind == "flat-fp16" and VectorIndex(8, approximate=True).kind == "hnsw-fp16"
-    old = faiss.IndexIDMap2(faiss.IndexFlatIP(8))  # what earlier versions wrote
-    old.add_with_ids(vectors, np.arange(30))
-    faiss.write_index(old, str(tmp_path / "old.faiss"))
-    loaded = VectorIndex.load(tmp_path / "old.faiss", 8)
-    assert loaded.kind == "flat-fp32" and loaded.search(vectors[:1], 1)[0][0][0] == 0
     new = VectorIndex.build(np.arange(30), vectors, 8)
-    new.save(tmp_path / "new.faiss")
-    assert (tmp_path / "new.faiss").stat().st_size < (tmp_path / "old.faiss").stat().st_size * 0.7
+    assert np.abs(new.vectors() - vectors).max() < 1e-3 and new.vectors().dtype == np.float32
     exact = vectors @ vectors[:5].T
     for q in range(5):  # float16 finds the float32 top 5 on these vectors
         assert [i for i, _ in new.search(vectors[q:q + 1], 5)[0]] == list(np.argsort(-exact[:, q])[:5])

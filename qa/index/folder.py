@@ -1,9 +1,12 @@
 """The files of an index folder and the rules that keep them consistent across processes.
 
-- `manifest.json`: format, model, encoder, counts, the store generation the vectors match, and the sha256 of
-  `vectors.faiss`, verified on every load (a flipped byte is found, and the vectors rebuilt from the store);
-- `store.sqlite`: the source of truth (qa/index/store.py), checked with SQLite's quick_check and against the manifest;
-- `vectors.faiss`: rebuildable from the store at any time;
+- `manifest.json`: format, model, encoder, counts, the store generation the vector index matches, and the sha256
+  of `graph.faiss`, verified on every load (a flipped byte is found, and the graph rebuilt from the store);
+- `store.sqlite`: the source of truth (qa/index/store.py), the sentence vectors included, checked with SQLite's
+  quick_check and against the manifest;
+- `graph.faiss`: only for an approximate (HNSW) index: its graph, without the vectors, which are restored from
+  the store on load (embeddings/index.py); rebuildable from the store at any time. An exact index is made from
+  the store on load and has no file;
 - a write lock beside the folder (`.NAME.lock`: it must outlive the folder's renames during a rebuild), held by
   a writer for the whole update, the vector file included. filelock provides it: a maintained cross-platform
   lock whose waits can time out, so a second writer can fail fast or wait and say so.
@@ -30,9 +33,10 @@ from qa.index.store import Store
 logger = logging.getLogger(__name__)
 
 # 2: sentence subjects and article centroids; 3: named entities and verb counts; 4: word counts; 5: article source,
-# MinHash and absolute file paths, the vector file's sha256; 6: sentence vectors stored as float16
-FORMAT_VERSION = 6
-MANIFEST, STORE, VECTORS = "manifest.json", "store.sqlite", "vectors.faiss"
+# MinHash and absolute file paths, the vector file's sha256; 6: sentence vectors stored as float16; 7: vectors on
+# disk once (the store's; graph.faiss holds only an HNSW graph), contentless full-text table
+FORMAT_VERSION = 7
+MANIFEST, STORE, GRAPH = "manifest.json", "store.sqlite", "graph.faiss"
 
 
 class IndexBusy(RuntimeError):
@@ -153,37 +157,45 @@ def open_store(index_dir: Path, manifest: dict) -> Store:
 
 
 def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[VectorIndex, bool]:
-    """The vector index, and whether the file on disk was unusable: damaged, changed since it was written (its
-    sha256 differs from the manifest's), or older than the store; then it is rebuilt in memory from the store's
-    vectors, and the next write saves it."""
+    """The vector index, and whether its graph on disk was unusable: damaged, changed since it was written (its
+    sha256 differs from the manifest's), or older than the store; then the index is rebuilt in memory from the
+    store's vectors, and the next write saves it. An exact index is always made from the store (it has no file)."""
     generation = int(store.get_setting("generation") or 0)
-    path = index_dir / VECTORS
+    ids, dim, path = store.sentence_ids(), manifest["dim"], index_dir / GRAPH
+    if not manifest.get("graph_sha256"):
+        return VectorIndex.restore(ids, store.vector_chunks(dim), dim), False
     try:
-        if manifest.get("vectors_sha256") not in (None, sha256_of(path)):
+        if manifest["graph_sha256"] != sha256_of(path):
             raise ValueError("its sha256 differs from the manifest's (the file was changed or damaged)")
-        vectors = VectorIndex.load(path, manifest["dim"])
-        if manifest["generation"] == generation and len(vectors) == store.counts()[1]:
-            return vectors, False
-        problem = "older than the store (an update was interrupted)"
+        if manifest["generation"] != generation or manifest["sentences"] != len(ids):
+            raise ValueError("older than the store (an update was interrupted)")
+        return VectorIndex.restore(ids, store.vector_chunks(dim), dim, graph=path), False
     except (ValueError, OSError) as error:
         problem = str(error)
-    logger.warning("Vector index %s: %s; rebuilding it from the store", path, problem)
-    ids, matrix = store.all_vectors(manifest["dim"])
-    return (VectorIndex.build(ids, matrix, manifest["dim"]) if len(ids) else VectorIndex(manifest["dim"])), True
+    logger.warning("Vector graph %s: %s; rebuilding it from the store", path, problem)
+    _, matrix = store.all_vectors(dim)
+    return VectorIndex.build(ids, matrix, dim), True
 
 
 def files_agree(index_dir: Path) -> bool:
-    """The folder's files agree: the vector file is the one the manifest recorded (sha256), it holds exactly the
-    store's sentence ids, and the manifest's sentence count is the store's. What a finished writer leaves."""
+    """The folder's files agree: the graph file, if any, is the one the manifest recorded (sha256) and restores
+    over exactly the store's sentences, and the manifest's sentence count is the store's. What a finished
+    writer leaves."""
     manifest = read_manifest(index_dir)
     store = Store(index_dir / STORE)
     try:
-        store_ids, _ = store.all_vectors(manifest["dim"])
+        ids = store.sentence_ids()
+        if manifest["sentences"] != len(ids) or int(store.get_setting("generation") or 0) != manifest["generation"]:
+            return False
+        if not manifest.get("graph_sha256"):
+            return not (index_dir / GRAPH).exists()
+        graph = VectorIndex.restore(ids, store.vector_chunks(manifest["dim"]), manifest["dim"],
+                                    graph=index_dir / GRAPH)
+    except (ValueError, OSError):
+        return False
     finally:
         store.close()
-    vectors = VectorIndex.load(index_dir / VECTORS, manifest["dim"])
-    return (manifest.get("vectors_sha256") == sha256_of(index_dir / VECTORS) and manifest["sentences"] == len(store_ids)
-            and bool(np.array_equal(vectors.ids(), np.sort(store_ids))))
+    return manifest["graph_sha256"] == sha256_of(index_dir / GRAPH) and bool(np.array_equal(graph.ids(), ids))
 
 
 def remove_leftovers(index_dir: Path) -> None:

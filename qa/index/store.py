@@ -42,9 +42,12 @@ CREATE TABLE IF NOT EXISTS sentences (
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article, position);
 -- Column 1: the sentence; column 2: the text from the previous sentence to the next one, both folded. Finds the
--- lexical candidates; their evidence is scored from the word counts below (qa/index/terms.py).
+-- lexical candidates; their evidence is scored from the word counts below (qa/index/terms.py). Contentless
+-- (content=''): only the token index is kept, not another copy of the text (268 of 1,740 bytes a sentence at
+-- 300,000; the window holds three sentences); search and bm25() need nothing else. A row is deleted by giving
+-- FTS5 the values it was inserted with (Store._fts_rows makes both).
 CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
-    sentence, context, tokenize = 'porter unicode61 remove_diacritics 2'
+    sentence, context, content = '', tokenize = 'porter unicode61 remove_diacritics 2'
 );
 -- Word (Porter stem) counts, kept with the articles in the same transactions: the library's, per article, and
 -- the library's totals (one row).
@@ -72,6 +75,18 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 # float32 (768 instead of 1,536 a sentence, a third of the store at 100,000 sentences), and a cosine moves by at
 # most about 1e-3. Read back, they are float32 again.
 VECTOR_DTYPE = np.float16
+VECTOR_CHUNK = 50_000  # vectors read at a time to restore the vector index: 38 MB of float16
+
+
+def _fts_rows(article_text: str, ids: Sequence[int], spans: Sequence[tuple[int, int]], sentences: Sequence[str]
+              ) -> list[tuple[int, str, str]]:
+    """The full-text rows of an article's sentences: (id, the folded sentence, its folded window). The window runs
+    from the previous sentence's start to the next one's end, so it also holds what lies between them (a photo
+    credit, a dateline) and what a pronoun in the sentence refers to. Insert and delete both use it: a contentless
+    FTS5 table must be given, to delete a row, exactly the values it was inserted with."""
+    last = len(spans) - 1
+    return [(sentence_id, fold(sentence), fold(article_text[spans[max(0, n - 1)][0]:spans[min(last, n + 1)][1]]))
+            for n, (sentence_id, sentence) in enumerate(zip(ids, sentences, strict=True))]
 
 
 @dataclass(frozen=True)
@@ -227,13 +242,8 @@ class Store:
                  json.dumps([[e.start, e.end, e.label] for e in annotation.entities]), annotation.verbs, gap),
             )
             ids.append(cursor.lastrowid)
-            # The window runs from the previous sentence's start to the next one's end, so it also holds
-            # what lies between them (a photo credit, a dateline) and what a pronoun in the sentence refers to.
-            window = article.text[spans[max(0, position - 1)].start:spans[min(len(spans) - 1, position + 1)].end]
-            db.execute(
-                "INSERT INTO sentences_fts (rowid, sentence, context) VALUES (?,?,?)",
-                (cursor.lastrowid, fold(sentence), fold(window)),
-            )
+        db.executemany("INSERT INTO sentences_fts (rowid, sentence, context) VALUES (?,?,?)",
+                       _fts_rows(article.text, ids, [(s.start, s.end) for s in spans], texts))
         db.executemany("INSERT INTO article_terms (article, term, sentences, windows, occurrences) "
                        "VALUES (?,?,?,?,?)",
                        [(article_rowid, term, t.sentences, t.windows, t.occurrences)
@@ -263,8 +273,15 @@ class Store:
             row = db.execute("SELECT id FROM articles WHERE article_id = ?", (article_id,)).fetchone()
             if row is None:
                 continue
-            ids = [i for (i,) in db.execute("SELECT id FROM sentences WHERE article = ?", row)]
-            db.executemany("DELETE FROM sentences_fts WHERE rowid = ?", [(i,) for i in ids])
+            (text,) = db.execute("SELECT text FROM articles WHERE id = ?", row).fetchone()
+            sentences = db.execute("SELECT id, start, end, text FROM sentences WHERE article = ? ORDER BY position",
+                                   row).fetchall()
+            ids = [i for i, *_ in sentences]
+            # A contentless table forgets a row only when given the values it was inserted with.
+            db.executemany("INSERT INTO sentences_fts (sentences_fts, rowid, sentence, context) "
+                           "VALUES ('delete',?,?,?)",
+                           _fts_rows(text, ids, [(start, end) for _, start, end, _ in sentences],
+                                     [t for *_, t in sentences]))
             self._count(db, row[0], -1)
             db.execute("DELETE FROM articles WHERE id = ?", row)  # its sentences and word counts cascade
             removed.extend(ids)
@@ -298,12 +315,22 @@ class Store:
         return {row[0]: _sentence_row(row) for row in rows}
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (ids, float32 vectors) of every sentence, to rebuild the vector index without re-encoding."""
-        rows = self._db().execute("SELECT id, vector FROM sentences ORDER BY id").fetchall()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=VECTOR_DTYPE).reshape(len(rows), dim)
-        vectors = vectors.astype(np.float32)
-        return ids, vectors
+        """Return (ids, float32 vectors) of every sentence, in id order."""
+        ids = self.sentence_ids()
+        chunks = list(self.vector_chunks(dim))
+        return ids, (np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, dim), dtype=np.float32))
+
+    def sentence_ids(self) -> np.ndarray:
+        """Every sentence id, ascending."""
+        rows = self._db().execute("SELECT id FROM sentences ORDER BY id").fetchall()
+        return np.array([i for (i,) in rows], dtype=np.int64)
+
+    def vector_chunks(self, dim: int, chunk: int = VECTOR_CHUNK) -> Iterator[np.ndarray]:
+        """Every sentence vector (float16, as stored), in id order, `chunk` at a time: what the vector index is
+        restored from (embeddings/index.py), without a million vectors and their row objects in memory at once."""
+        cursor = self._db().execute("SELECT vector FROM sentences ORDER BY id")
+        while rows := cursor.fetchmany(chunk):
+            yield np.frombuffer(b"".join(v for (v,) in rows), dtype=VECTOR_DTYPE).reshape(len(rows), dim)
 
     def article(self, article_id: str) -> StoredArticle | None:
         """Fetch one article with its full text."""
