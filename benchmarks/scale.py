@@ -11,6 +11,8 @@ how much they move when the same articles sit among N unrelated sentences.
 
     .venv/bin/python -m benchmarks.large_corpus --sentences 1000000 --out .qa/scale/distractors-1000000.jsonl
     .venv/bin/python -m benchmarks.scale --sizes 100000
+    .venv/bin/python -m benchmarks.vector_cache --sentences 1000000  # once: about an hour on 2 cores
+    .venv/bin/python -m benchmarks.scale --sizes 100000 1000000 --vector-cache
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -54,20 +57,34 @@ def distractors(corpus: Path, sentences: int) -> list[Article]:
     return chosen
 
 
-def build(size: int, corpus: Path) -> tuple[Path, dict]:
-    """The index of size `size` (built once), and how its build went."""
+def build(size: int, corpus: Path, cached: bool = False) -> tuple[Path, dict]:
+    """The index of size `size` (built once for this index format), and how its build went. `cached`: take the
+    sentence vectors from benchmarks/vector_cache.py where it has them (the build's time is then everything
+    but embedding, and its stats say so)."""
+    from embeddings.encoder import load_encoder
+    from qa.index.folder import FORMAT_VERSION, MANIFEST
+
     folder = ROOT / ".qa" / "scale" / f"library-{size}.idx"
     stats_file = folder.with_suffix(".build.json")
-    if folder.exists() and stats_file.exists():
+    if stats_file.exists() and (folder / MANIFEST).exists() \
+            and json.loads((folder / MANIFEST).read_text())["format_version"] == FORMAT_VERSION:
         return folder, json.loads(stats_file.read_text())
+    shutil.rmtree(folder, ignore_errors=True)
     articles = own_articles() + (distractors(corpus, size) if size else [])
+    encoder = load_encoder()
+    if cached:
+        from benchmarks.vector_cache import CachedEncoder, VectorCache
+
+        encoder = CachedEncoder(encoder, VectorCache())
     started = time.perf_counter()
-    library = Library.create(folder)
+    library = Library.create(folder, encoder)
     library.add_articles(articles)
     seconds = time.perf_counter() - started
     _, sentences = library.counts()
     stats = {"articles": len(articles), "sentences": sentences, "build s": round(seconds, 1),
-             "sentences/s": round(sentences / seconds, 1)}
+             "sentences/s": round(sentences / seconds, 1),
+             "embedded in the build": encoder.missed if cached else sentences,
+             "vector index": json.loads((folder / MANIFEST).read_text())["vector_index"]}
     stats_file.write_text(json.dumps(stats))
     return folder, stats
 
@@ -85,7 +102,9 @@ def serve_and_ask(folder: Path) -> dict:
     """In this (fresh) process: open the index, ask every question; quality, latency and peak memory."""
     from qa.evaluation.cases import load_question_set
 
+    opening = time.perf_counter()
     library = Library.open(folder)
+    open_seconds = time.perf_counter() - opening
     cases = [c for path in QUESTIONS for c in load_question_set(path).cases]
     library.ask("warm up")
     times, right, answerable, not_found, unanswerable, first_right = [], 0, 0, 0, 0, 0
@@ -108,26 +127,58 @@ def serve_and_ask(folder: Path) -> dict:
             "answered right": round(right / answerable, 3),
             "unanswerable not found": round(not_found / unanswerable, 3),
             "ask p50 ms": round(statistics.median(times), 1), "ask p95 ms": round(times[int(0.95 * len(times))], 1),
-            "peak RSS MiB": peak_resident_mib(),
+            "peak RSS MiB": peak_resident_mib(), "open s": round(open_seconds, 1),
             "disk KB/sentence": round(sum(disk.values()) / sentences / 1024, 2),
             "disk files MB": {name: round(size / 1e6, 1) for name, size in sorted(disk.items()) if size > 1e5}}
+
+
+def recall_at_10(folder: Path) -> dict:
+    """In another fresh process: the vector index's top 10 for every question against exact search over the
+    store's float16 vectors (chunked, so a million vectors are never held as float32 at once)."""
+    import numpy as np
+
+    from qa.evaluation.cases import load_question_set
+
+    library = Library.open(folder)
+    questions = [c.question for path in QUESTIONS for c in load_question_set(path).cases]
+    queries = library.encoder.encode(questions)
+    found = [{i for i, _ in hits} for hits in library._vectors.search(queries, 10)]
+    ids = library.store.sentence_ids()
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 0), dtype=np.int64)
+    offset = 0
+    for chunk in library.store.vector_chunks(library.encoder.dim):
+        scores = queries @ chunk.astype(np.float32).T
+        best_scores = np.hstack([best_scores, scores])
+        best_ids = np.hstack([best_ids, np.broadcast_to(ids[offset:offset + len(chunk)], scores.shape)])
+        offset += len(chunk)
+        keep = np.argsort(-best_scores, axis=1)[:, :10]
+        best_scores, best_ids = np.take_along_axis(best_scores, keep, 1), np.take_along_axis(best_ids, keep, 1)
+    recall = np.mean([len(f & set(e.tolist())) / 10 for f, e in zip(found, best_ids, strict=True)])
+    return {"recall@10": round(float(recall), 3), "ef search": library._vectors.ef_search}
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the child process's job
+    parser.add_argument("--vector-cache", action="store_true",
+                        help="take sentence vectors from benchmarks/vector_cache.py (build time without embedding)")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the child processes' jobs
+    parser.add_argument("--recall", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        print(json.dumps(serve_and_ask(args.serve)))
+    if args.serve or args.recall:
+        print(json.dumps(serve_and_ask(args.serve) if args.serve else recall_at_10(args.recall)))
         return
     rows = []
     for size in [0, *args.sizes]:
-        folder, stats = build(size, args.corpus)
-        child = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--serve", str(folder)], check=True,
-                               capture_output=True, text=True, cwd=ROOT)
-        rows.append({"distractor target": size, **stats, **json.loads(child.stdout.strip().splitlines()[-1])})
+        folder, stats = build(size, args.corpus, args.vector_cache)
+        row = {"distractor target": size, **stats}
+        for job in ("--serve", "--recall"):
+            child = subprocess.run([sys.executable, "-m", "benchmarks.scale", job, str(folder)], check=True,
+                                   capture_output=True, text=True, cwd=ROOT)
+            row.update(json.loads(child.stdout.strip().splitlines()[-1]))
+        rows.append(row)
         print(json.dumps(rows[-1]), flush=True)
     from benchmarks.report import markdown, save_results
 

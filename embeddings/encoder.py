@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -133,6 +134,17 @@ BACKENDS = ("onnx", "onnx-int8", "torch")
 def provenance(encoder: Encoder) -> dict[str, str | None]:
     """What made an encoder's vectors: its backend, its precision and the sha256 of the file it runs."""
     return {"backend": encoder.backend, "precision": encoder.precision, "file_sha256": encoder.file_sha256}
+
+
+def encode_batches(encoder: Encoder, batches: Sequence[Sequence[str]]) -> Iterator[np.ndarray]:
+    """The vectors of each batch of texts, in order, as each is ready. An encoder that spreads work over a
+    cluster (embeddings/ray_encoder.py) takes every batch at once, so its workers run ahead while the caller
+    stores the batches already embedded; any other encodes one batch at a time, when it is asked for."""
+    if hasattr(encoder, "encode_batches"):
+        yield from encoder.encode_batches(batches)
+        return
+    for batch in batches:
+        yield encoder.encode(list(batch))
 
 
 def load_encoder(model_name: str | None = None, local_only: bool = False) -> Encoder:

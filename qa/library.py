@@ -11,19 +11,19 @@ import dataclasses
 import logging
 import shutil
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from embeddings.encoder import Encoder, load_encoder, provenance, sha256_of
+from embeddings.encoder import Encoder, encode_batches, load_encoder, provenance, sha256_of
 from embeddings.index import VectorIndex
 from qa.answer import Answer, Citation
 from qa.index.folder import (
+    GRAPH,
     MANIFEST,
     STORE,
-    GRAPH,
     check_vector_maker,
     load_vectors,
     manifest_stamp,
@@ -233,9 +233,13 @@ class Library:
         of the sentences it deleted to `removed_ids` (new ids never reuse them: the store's AUTOINCREMENT)."""
         removing = [*plan.removed]
         replaced = {a.article_id for a in plan.updated}
+        texts = [[a.text[s.start:s.end] for a, article_spans in zip(changed[first:last], spans[first:last],
+                                                                      strict=True) for s in article_spans]
+                 for first, last in batches]
+        embedded = encode_batches(self.encoder, texts)
         for number, (first, last) in enumerate(batches or [(0, 0)], start=1):
             batch, batch_spans = changed[first:last], spans[first:last]
-            vectors, annotations = self._embed_and_annotate(batch, batch_spans)
+            vectors, annotations = self._embed_and_annotate(batch, batch_spans, embedded)
             # One transaction a batch: a build killed at any moment keeps every batch committed before it,
             # and an updated article's old version goes in the batch that adds its new one.
             with self.store.transaction() as db:
@@ -255,20 +259,18 @@ class Library:
             if len(batches) > 1:
                 logger.info("Committed batch %d of %d (%d sentences)", number, len(batches), len(vectors))
 
-    def _embed_and_annotate(self, articles: Sequence[Article], spans: Sequence[Sequence]
-                            ) -> tuple[np.ndarray, list]:
-        """The sentences' vectors and the articles' named entities. spaCy reads the articles on another thread
-        while the encoder embeds them: both release the GIL for most of their work, so a build takes about the
-        longer of the two, not their sum (benchmarks/build.py). Loading spaCy takes seconds: not for an update
-        that only removes articles."""
-        texts = [a.text[s.start:s.end] for a, article_spans in zip(articles, spans, strict=True)
-                 for s in article_spans]
+    def _embed_and_annotate(self, articles: Sequence[Article], spans: Sequence[Sequence],
+                            embedded: Iterator[np.ndarray]) -> tuple[np.ndarray, list]:
+        """The sentences' vectors (the next of `embedded`) and the articles' named entities. spaCy reads the
+        articles on another thread while the encoder embeds them: both release the GIL for most of their work, so
+        a build takes about the longer of the two, not their sum (benchmarks/build.py). Loading spaCy takes
+        seconds: not for an update that only removes articles."""
         if not articles:
             return np.zeros((0, self.encoder.dim), dtype=np.float32), []
         with ThreadPoolExecutor(1, thread_name_prefix="entities") as pool:
             annotating = pool.submit(lambda: load_recognizer().annotate(
                 [a.text for a in articles], [[(s.start, s.end) for s in article_spans] for article_spans in spans]))
-            vectors = self.encoder.encode(texts)
+            vectors = next(embedded)
             return vectors, annotating.result()
 
     def add_articles(self, articles: Sequence[Article]) -> ChangePlan:

@@ -41,6 +41,14 @@ def test_a_ray_build_equals_a_single_process_build(articles: Path, tmp_path: Pat
         assert on_ray.workers == 2 and ray.cluster_resources()["CPU"] == 2
         # The encoders agree within 1e-6, in the texts' order.
         assert float(np.abs(on_ray.encode(texts) - encoder.encode(texts)).max()) <= 1e-6
+        # A build's batches all go through one Ray Dataset (its actors made once) and come back cut at the
+        # batch boundaries: 40-sentence batches, Ray blocks of 16 texts.
+        monkeypatch.setattr("qa.library.SYNC_BATCH_SENTENCES", 40)
+        monkeypatch.setattr(ray_encoder, "RAY_BLOCK_TEXTS", 16)
+        sizes = [len(b) for b in (texts[:7], texts[7:50], texts[50:])]
+        streamed = list(on_ray.encode_batches([texts[:7], texts[7:50], texts[50:]]))
+        assert [len(v) for v in streamed] == sizes
+        assert float(np.abs(np.vstack(streamed) - encoder.encode(texts)).max()) <= 1e-6
         spread = Library.build(articles, tmp_path / "ray.idx", on_ray)
     finally:
         on_ray.close()
