@@ -8,7 +8,7 @@
   the store on load (embeddings/index.py); rebuildable from the store at any time. An exact index is made from
   the store on load and has no file;
 - a write lock beside the folder (`.NAME.lock`: it must outlive the folder's renames during a rebuild), held by
-  a writer for the whole update, the vector file included. filelock provides it: a maintained cross-platform
+  a writer for the whole update, the graph file included. filelock provides it: a maintained cross-platform
   lock whose waits can time out, so a second writer can fail fast or wait and say so.
 """
 
