@@ -69,6 +69,7 @@ def test_save_restore_round_trip(tmp_path: Path, approximate: bool) -> None:
     chunks = [vectors[:7].astype(np.float16), vectors[7:].astype(np.float16)]
     loaded = VectorIndex.restore(np.arange(20) * 3, chunks, 8, graph=graph)
     assert loaded.approximate == approximate and len(loaded) == 20
+    assert np.array_equal(loaded.vectors(), index.vectors())  # float16 bytes are FAISS's fp16 codes, bit for bit
     assert loaded.search(vectors[4:5], 1)[0][0][0] == 12
     assert [i for i, _ in loaded.search(vectors[:3], 5)[0]] == [i for i, _ in index.search(vectors[:3], 5)[0]]
 
