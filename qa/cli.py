@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                        "pip install -e '.[ray]')")
     index.add_argument("--ray-workers", type=int, default=None, metavar="N",
                        help="encoder actors on the cluster (default: one per CPU, or per GPU with the torch backend)")
+    index.add_argument("--shards", type=int, default=None, metavar="N",
+                       help="split a new index's vectors into N shards searched in parallel, one thread each "
+                       "(default 1; an existing index keeps its count: change it with --rebuild)")
     index.add_argument("--max-file-mb", type=float, default=MAX_FILE_BYTES / 1_048_576,
                        help=f"skip files larger than this, with a warning (default {MAX_FILE_BYTES // 1_048_576})")
 
@@ -132,13 +135,16 @@ def _run(args: argparse.Namespace) -> int:
         if args.max_file_mb <= 0:
             raise ValueError(f"--max-file-mb must be positive, got {args.max_file_mb}")
         max_bytes = int(args.max_file_mb * 1_048_576)
+        if args.shards is not None and args.shards < 1:
+            raise ValueError(f"--shards must be 1 or more, got {args.shards}")
         encoder = _ray_encoder(args) if args.ray else None
         if args.rebuild:
             library = Library.rebuild(args.source, args.index, encoder, model=args.model, max_file_bytes=max_bytes,
-                                      wait=args.wait)
+                                      wait=args.wait, shards=args.shards)
         else:
             library, plan = Library.build_with_changes(args.source, args.index, encoder, model=args.model,
-                                                       max_file_bytes=max_bytes, wait=args.wait)
+                                                       max_file_bytes=max_bytes, wait=args.wait,
+                                                       shards=args.shards)
             print(f"{len(plan.added)} added, {len(plan.updated)} updated, {len(plan.removed)} removed, "
                   f"{plan.unchanged} unchanged")
             for note in plan.notes():

@@ -18,19 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import Encoder, encode_batches, load_encoder, provenance, sha256_of
-from embeddings.index import VectorIndex
+from embeddings.shards import ShardedVectorIndex
 from qa.answer import Answer, Citation
 from qa.index.folder import (
-    GRAPH,
     MANIFEST,
     STORE,
     check_vector_maker,
+    graph_paths,
     load_vectors,
     manifest_stamp,
     open_store,
     read_manifest,
     rebuild_hint,
     remove_leftovers,
+    shard_count,
     write_lock,
     write_manifest,
 )
@@ -72,7 +73,7 @@ class Library:
     """A searchable collection of articles in one index folder. Thread-safe: one writer, many readers, across
     threads and processes."""
 
-    def __init__(self, index_dir: Path, store: Store, vectors: VectorIndex, encoder: Encoder,
+    def __init__(self, index_dir: Path, store: Store, vectors: ShardedVectorIndex, encoder: Encoder,
                  vectors_on_disk_stale: bool = False) -> None:
         self.index_dir = index_dir
         self.store = store
@@ -91,21 +92,23 @@ class Library:
 
     @classmethod
     def build(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
-              model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES) -> Library:
-        """Index a folder (or file, or URL) of articles: create the index, or update it with what changed."""
-        return cls.build_with_changes(source, index_dir, encoder, model, max_file_bytes)[0]
+              model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES, shards: int | None = None
+              ) -> Library:
+        """Index a folder (or file, or URL) of articles: create the index, or update it with what changed.
+        `shards`: how many vector shards a new index searches in parallel (embeddings/shards.py; default 1)."""
+        return cls.build_with_changes(source, index_dir, encoder, model, max_file_bytes, shards=shards)[0]
 
     @classmethod
     def build_with_changes(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
-                           model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES, wait: bool = True
-                           ) -> tuple[Library, ChangePlan]:
+                           model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES, wait: bool = True,
+                           shards: int | None = None) -> tuple[Library, ChangePlan]:
         """build(), also returning what changed. Two processes building one new index never both create it:
         the second waits for the lock (or fails, with `wait=False`) and then updates what the first made."""
         index_dir = Path(index_dir)
         articles = read_articles(source, max_file_bytes)
         with write_lock(index_dir).held(wait):
-            library = cls.open(index_dir, encoder, model) if (index_dir / MANIFEST).exists() else \
-                cls.create(index_dir, encoder, model)
+            library = cls.open(index_dir, encoder, model, shards) if (index_dir / MANIFEST).exists() else \
+                cls.create(index_dir, encoder, model, shards or 1)
             library.wait_for_writer = wait
             # A fetched page or feed adds and updates; only a folder that was read in full can say what is gone.
             folder = None if is_url(source) else Path(source)
@@ -113,7 +116,8 @@ class Library:
 
     @classmethod
     def rebuild(cls, source: str | Path, index_dir: str | Path, encoder: Encoder | None = None,
-                model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES, wait: bool = True) -> Library:
+                model: str | None = None, max_file_bytes: int = MAX_FILE_BYTES, wait: bool = True,
+                shards: int | None = None) -> Library:
         """Build a fresh index beside the old one and swap it in only once it is complete (under the old one's
         write lock, so no other writer updates it meanwhile)."""
         index_dir = Path(index_dir)
@@ -121,7 +125,7 @@ class Library:
         with write_lock(index_dir).held(wait):
             if fresh_dir.exists():
                 shutil.rmtree(fresh_dir)
-            cls.build(source, fresh_dir, encoder, model, max_file_bytes).store.close()
+            cls.build(source, fresh_dir, encoder, model, max_file_bytes, shards).store.close()
             if index_dir.exists():
                 old_dir = index_dir.with_name(index_dir.name + ".old")
                 shutil.rmtree(old_dir, ignore_errors=True)
@@ -133,7 +137,8 @@ class Library:
             return cls.open(index_dir, encoder, model)
 
     @classmethod
-    def create(cls, index_dir: str | Path, encoder: Encoder | None = None, model: str | None = None) -> Library:
+    def create(cls, index_dir: str | Path, encoder: Encoder | None = None, model: str | None = None,
+               shards: int = 1) -> Library:
         """Make a new, empty index folder (or, where only the manifest was lost, one around the store left)."""
         index_dir = Path(index_dir)
         with write_lock(index_dir).held():
@@ -145,15 +150,22 @@ class Library:
             ids, matrix = store.all_vectors(encoder.dim)
             if len(ids):
                 logger.warning("%s had lost its manifest; its store's %d sentences are kept", index_dir, len(ids))
-            library = cls(index_dir, store, VectorIndex.build(ids, matrix, encoder.dim), encoder)
+            if shards < 1:
+                raise ValueError(f"shards must be 1 or more, got {shards}")
+            library = cls(index_dir, store, ShardedVectorIndex.build(ids, matrix, encoder.dim, shards), encoder)
             library._save_vectors_and_manifest(library._vectors)
             return library
 
     @classmethod
-    def open(cls, index_dir: str | Path, encoder: Encoder | None = None, model: str | None = None) -> Library:
-        """Open an index folder, checking it against the model; raise with a rebuild hint if it is unusable."""
+    def open(cls, index_dir: str | Path, encoder: Encoder | None = None, model: str | None = None,
+             shards: int | None = None) -> Library:
+        """Open an index folder, checking it against the model (and `shards`, if given); raise with a rebuild
+        hint if it is unusable."""
         index_dir = Path(index_dir)
         manifest = read_manifest(index_dir)
+        if shards is not None and shards != shard_count(manifest):
+            raise ValueError(f"{index_dir} has {shard_count(manifest)} vector shard(s), not {shards}: "
+                             f"{rebuild_hint(index_dir)} --shards {shards}")
         wanted_model = encoder.name if encoder else model
         if wanted_model and wanted_model != manifest["model"]:
             raise ValueError(
@@ -228,7 +240,8 @@ class Library:
             return plan
 
     def _commit_batches(self, changed: Sequence[Article], spans: Sequence[Sequence], batches: list[tuple[int, int]],
-                        plan: ChangePlan, signatures: dict, updated: VectorIndex, removed_ids: list[int]) -> None:
+                        plan: ChangePlan, signatures: dict, updated: ShardedVectorIndex, removed_ids: list[int]
+                        ) -> None:
         """Embed, annotate and commit each batch; once it is committed, add its vectors to `updated` and the ids
         of the sentences it deleted to `removed_ids` (new ids never reuse them: the store's AUTOINCREMENT)."""
         removing = [*plan.removed]
@@ -317,15 +330,17 @@ class Library:
     def generation(self) -> int:
         return int(self.store.get_setting("generation") or 0)
 
-    def _save_vectors_and_manifest(self, vectors: VectorIndex) -> None:
-        has_graph = vectors.save(self.index_dir / GRAPH)
+    def _save_vectors_and_manifest(self, vectors: ShardedVectorIndex) -> None:
+        graphs = graph_paths(self.index_dir, vectors.shards)
+        has_graph = vectors.save(graphs)
         article_count, sentence_count = self.store.counts()
         generation = self.generation
         write_manifest(self.index_dir, {
             "model": self.encoder.name, "dim": self.encoder.dim, "articles": article_count,
             "sentences": sentence_count, "generation": generation,
             "vector_index": vectors.kind, "encoder": provenance(self.encoder),
-            "graph_sha256": sha256_of(self.index_dir / GRAPH) if has_graph else None})
+            "shards": vectors.shards,
+            "graph_sha256": [sha256_of(path) if has else None for path, has in zip(graphs, has_graph, strict=True)]})
         self._stamp = manifest_stamp(self.index_dir)
         self._generation_loaded = generation
         self._vectors_on_disk_stale = False

@@ -28,6 +28,7 @@ import numpy as np
 from embeddings.atomic import write_text_atomically
 from embeddings.encoder import Encoder, sha256_of
 from embeddings.index import VectorIndex
+from embeddings.shards import ShardedVectorIndex
 from qa.index.store import Store
 
 logger = logging.getLogger(__name__)
@@ -156,46 +157,79 @@ def open_store(index_dir: Path, manifest: dict) -> Store:
     return store
 
 
-def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[VectorIndex, bool]:
-    """The vector index, and whether its graph on disk was unusable: damaged, changed since it was written (its
-    sha256 differs from the manifest's), or older than the store; then the index is rebuilt in memory from the
-    store's vectors, and the next write saves it. An exact index is always made from the store (it has no file)."""
+def graph_paths(index_dir: Path, shards: int) -> list[Path]:
+    """Where each vector shard's HNSW graph is kept: graph.faiss for one shard, graph-K.faiss for more."""
+    return [index_dir / GRAPH] if shards == 1 else [index_dir / f"graph-{k}.faiss" for k in range(shards)]
+
+
+def shard_count(manifest: dict) -> int:
+    return int(manifest.get("shards", 1))
+
+
+def graph_checksums(manifest: dict) -> list[str | None]:
+    """Each shard's graph sha256, None for an exact shard (a single string: an index of one shard)."""
+    checksums = manifest.get("graph_sha256")
+    if checksums is None or isinstance(checksums, str):
+        return [checksums] + [None] * (shard_count(manifest) - 1)
+    return list(checksums)
+
+
+def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[ShardedVectorIndex, bool]:
+    """The vector index, and whether a shard's graph on disk was unusable: damaged, changed since it was written
+    (its sha256 differs from the manifest's), or older than the store; then that shard is rebuilt in memory from
+    the store's vectors, and the next write saves it. An exact shard is always made from the store (no file)."""
+    shards, dim = shard_count(manifest), manifest["dim"]
     generation = int(store.get_setting("generation") or 0)
-    ids, dim, path = store.sentence_ids(), manifest["dim"], index_dir / GRAPH
-    if not manifest.get("graph_sha256"):
-        return VectorIndex.restore(ids, store.vector_chunks(dim), dim), False
-    try:
-        if manifest["graph_sha256"] != sha256_of(path):
-            raise ValueError("its sha256 differs from the manifest's (the file was changed or damaged)")
-        if manifest["generation"] != generation or manifest["sentences"] != len(ids):
-            raise ValueError("older than the store (an update was interrupted)")
-        return VectorIndex.restore(ids, store.vector_chunks(dim), dim, graph=path), False
-    except (ValueError, OSError) as error:
-        problem = str(error)
-    logger.warning("Vector graph %s: %s; rebuilding it from the store", path, problem)
-    _, matrix = store.all_vectors(dim)
-    return VectorIndex.build(ids, matrix, dim), True
+    checksums = graph_checksums(manifest)
+    parts, stale = [], False
+    for number, (path, checksum) in enumerate(zip(graph_paths(index_dir, shards), checksums, strict=True)):
+        shard = (number, shards)
+        ids = store.sentence_ids(shard)
+        if not checksum:
+            parts.append(VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim))
+            continue
+        try:
+            if checksum != sha256_of(path):
+                raise ValueError("its sha256 differs from the manifest's (the file was changed or damaged)")
+            if manifest["generation"] != generation:
+                raise ValueError("older than the store (an update was interrupted)")
+            parts.append(VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim, graph=path))
+            continue
+        except (ValueError, OSError) as error:
+            problem = str(error)
+        logger.warning("Vector graph %s: %s; rebuilding it from the store", path, problem)
+        vectors = np.vstack([np.zeros((0, dim), np.float16), *store.vector_chunks(dim, shard=shard)])
+        parts.append(VectorIndex.build(ids, vectors.astype(np.float32), dim))
+        stale = True
+    return ShardedVectorIndex(parts), stale
 
 
 def files_agree(index_dir: Path) -> bool:
-    """The folder's files agree: the graph file, if any, is the one the manifest recorded (sha256) and restores
-    over exactly the store's sentences, and the manifest's sentence count is the store's. What a finished
-    writer leaves."""
+    """The folder's files agree: each shard's graph file, if any, is the one the manifest recorded (sha256) and
+    restores over exactly the store's sentences of that shard, and the manifest's sentence count and generation
+    are the store's. What a finished writer leaves."""
     manifest = read_manifest(index_dir)
+    shards, dim = shard_count(manifest), manifest["dim"]
+    checksums = graph_checksums(manifest)
     store = Store(index_dir / STORE)
     try:
-        ids = store.sentence_ids()
-        if manifest["sentences"] != len(ids) or int(store.get_setting("generation") or 0) != manifest["generation"]:
+        if manifest["sentences"] != store.counts()[1] or \
+                int(store.get_setting("generation") or 0) != manifest["generation"]:
             return False
-        if not manifest.get("graph_sha256"):
-            return not (index_dir / GRAPH).exists()
-        graph = VectorIndex.restore(ids, store.vector_chunks(manifest["dim"]), manifest["dim"],
-                                    graph=index_dir / GRAPH)
+        for number, (path, checksum) in enumerate(zip(graph_paths(index_dir, shards), checksums, strict=True)):
+            if not checksum:
+                if path.exists():
+                    return False
+                continue
+            ids = store.sentence_ids((number, shards))
+            graph = VectorIndex.restore(ids, store.vector_chunks(dim, shard=(number, shards)), dim, graph=path)
+            if checksum != sha256_of(path) or not np.array_equal(graph.ids(), ids):
+                return False
     except (ValueError, OSError):
         return False
     finally:
         store.close()
-    return manifest["graph_sha256"] == sha256_of(index_dir / GRAPH) and bool(np.array_equal(graph.ids(), ids))
+    return True
 
 
 def remove_leftovers(index_dir: Path) -> None:

@@ -80,6 +80,10 @@ VECTOR_DTYPE = np.float16
 VECTOR_CHUNK = 4096
 
 
+# The sentences of one vector shard: embeddings/shards.py's shard_of (an id's remainder by the shard count).
+_SHARD = "WHERE id % ? = ?"
+
+
 def _fts_rows(article_text: str, ids: Sequence[int], spans: Sequence[tuple[int, int]], sentences: Sequence[str]
               ) -> list[tuple[int, str, str]]:
     """The full-text rows of an article's sentences: (id, the folded sentence, its folded window). The window runs
@@ -322,15 +326,17 @@ class Store:
         chunks = list(self.vector_chunks(dim))
         return ids, (np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, dim), dtype=np.float32))
 
-    def sentence_ids(self) -> np.ndarray:
-        """Every sentence id, ascending."""
-        rows = self._db().execute("SELECT id FROM sentences ORDER BY id").fetchall()
+    def sentence_ids(self, shard: tuple[int, int] = (0, 1)) -> np.ndarray:
+        """Every sentence id, ascending; with `shard` (number, shards), those of one vector shard."""
+        rows = self._db().execute(f"SELECT id FROM sentences {_SHARD} ORDER BY id", shard[::-1]).fetchall()
         return np.array([i for (i,) in rows], dtype=np.int64)
 
-    def vector_chunks(self, dim: int, chunk: int = VECTOR_CHUNK) -> Iterator[np.ndarray]:
+    def vector_chunks(self, dim: int, chunk: int = VECTOR_CHUNK, shard: tuple[int, int] = (0, 1)
+                      ) -> Iterator[np.ndarray]:
         """Every sentence vector (float16, as stored), in id order, `chunk` at a time: what the vector index is
-        restored from (embeddings/index.py), without a million vectors and their row objects in memory at once."""
-        cursor = self._db().execute("SELECT vector FROM sentences ORDER BY id")
+        restored from (embeddings/index.py), without a million vectors and their row objects in memory at once.
+        With `shard` (number, shards), those of one vector shard."""
+        cursor = self._db().execute(f"SELECT vector FROM sentences {_SHARD} ORDER BY id", shard[::-1])
         while rows := cursor.fetchmany(chunk):
             yield np.frombuffer(b"".join(v for (v,) in rows), dtype=VECTOR_DTYPE).reshape(len(rows), dim)
 
