@@ -1,10 +1,9 @@
-"""Search shards, simulated on one machine: the dense search of an index split into N shards by article, searched
-in parallel and merged, against the one index, on real sentence embeddings.
+"""Vector shards (embeddings/shards.py, `qa index --shards N`) against one index of the same vectors: the dense
+search of every development and seed question, on real sentence embeddings, 2 cores.
 
-Each sentence goes to shard hash(article_id) mod N (an article's sentences stay together, so a shard can answer
-for its articles alone). Each question's top 50 (the ranker's dense candidates) is searched in every shard on a
-thread of its own and merged by score: an exact merge, so the candidates must be those of the one index. This
-measures that, and the latency of one question against the one index, on 2 cores.
+ShardedVectorIndex splits the vectors by id into N shards, searches each on a thread of its own and merges the
+top k by score: an exact merge, so the candidates must be those of the one index. This measures that, and the
+latency of one question, against one VectorIndex built in the same run.
 
     .venv/bin/python -m benchmarks.shards --index .qa/scale/library-100000.idx
 """
@@ -12,11 +11,8 @@ measures that, and the latency of one question against the one index, on 2 cores
 from __future__ import annotations
 
 import argparse
-import hashlib
-import heapq
 import statistics
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +20,11 @@ import numpy as np
 from benchmarks.report import save_results
 from benchmarks.scale import QUESTIONS
 from embeddings.index import VectorIndex
+from embeddings.shards import ShardedVectorIndex
 from qa.evaluation.cases import load_question_set
 from qa.library import Library
 
 CANDIDATES = 50
-
-
-def shard_of(article_id: str, shards: int) -> int:
-    """A stable shard for an article (Python's hash() changes from process to process)."""
-    return int.from_bytes(hashlib.blake2b(article_id.encode(), digest_size=8).digest(), "big") % shards
 
 
 def _same_ranking(merged: list[tuple[int, float]], one: list[tuple[int, float]]) -> bool:
@@ -52,7 +44,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     library = Library.open(args.index)
     ids, vectors = library.store.all_vectors(library.encoder.dim)
-    articles = {row.id: row.article_id for row in library.store.sentences(ids.tolist()).values()}
     questions = [c.question for path in QUESTIONS for c in load_question_set(path).cases]
     queries = np.vstack([library.encoder.encode([q]) for q in questions])
     whole = VectorIndex.build(ids, vectors, library.encoder.dim)
@@ -72,16 +63,10 @@ def main(argv: list[str] | None = None) -> None:
              "| p50 ms, shards in parallel | vs one index |",
              "|---|---|---|---|---|"]
     for count in args.shards:
-        which = np.array([shard_of(articles[int(i)], count) for i in ids])
-        parts = [VectorIndex.build(ids[which == s], vectors[which == s], library.encoder.dim) for s in range(count)]
-        with ThreadPoolExecutor(count) as pool:
-            def merged(query: np.ndarray, parts: list[VectorIndex] = parts) -> list[tuple[int, float]]:
-                results = pool.map(lambda part: part.search(query, CANDIDATES)[0], parts)
-                return heapq.nlargest(CANDIDATES, (hit for result in results for hit in result), key=lambda h: h[1])
-
-            found, ms = timed(merged)
+        sharded = ShardedVectorIndex.build(ids, vectors, library.encoder.dim, count)
+        found, ms = timed(lambda q, sharded=sharded: sharded.search(q, CANDIDATES)[0])
         same = sum(1 for a, b in zip(found, one, strict=True) if _same_ranking(a, b))
-        sizes = [int((which == s).sum()) for s in range(count)]
+        sizes = [len(part) for part in sharded.parts]
         lines.append(f"| {count} | {min(sizes)}-{max(sizes)} | {same}/{len(one)} | {ms:.2f} | {ms / one_ms:.2f}x |")
     save_results("shards", "\n".join(lines), lines)
 
