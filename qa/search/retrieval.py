@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import Encoder
-from embeddings.index import VectorIndex
+from embeddings.shards import ShardedVectorIndex
 from qa.answer import Answer, Citation, cite, compose_answer
 from qa.index.store import SentenceRow, Store
 from qa.index.terms import EMPTY_CORPUS, bm25, bm25_rows, stem, stems
@@ -125,7 +125,7 @@ class Candidates:
 class Retriever:
     """Finds the sentences that answer a question, over a store and a vector index."""
 
-    def __init__(self, store: Store, encoder: Encoder, vectors: Callable[[], VectorIndex]) -> None:
+    def __init__(self, store: Store, encoder: Encoder, vectors: Callable[[], ShardedVectorIndex]) -> None:
         self.store = store
         self.encoder = encoder
         self._vectors = vectors  # a getter: the library swaps in a new index after each update
