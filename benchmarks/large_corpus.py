@@ -1,12 +1,16 @@
 """A large distractor corpus for the scale benchmarks, from text that installs here (no internet at run time).
 
-Real English prose, written by people, from three Debian packages (`sudo apt-get install python3-doc
-debian-handbook dict-gcide`):
+Real English prose, written by people, from five Debian packages (`sudo apt-get install python3-doc
+debian-handbook dict-gcide postgresql-doc-15 dict-wn`):
 
 - the Python 3 documentation (python3.11-dev's HTML pages, ~530): technical prose, paragraphs;
 - the Debian Administrator's Handbook (debian-handbook, English HTML, ~130 pages);
 - the Collaborative International Dictionary of English (dict-gcide, 40 MB): definitions and quotations, by
-  headword, which gives the bulk past 200,000 sentences.
+  headword, which gives the bulk past 200,000 sentences;
+- the PostgreSQL 15 manual (postgresql-doc-15, ~1,170 HTML pages);
+- WordNet 3.0's glosses (dict-wn), one sentence per sense ("air cell: a tiny sac for holding air in the lungs").
+
+Sentences of fewer than MIN_WORDS words are left out (dictionary markup, citation tags).
 
 None of it is news, so it tests a library that is mostly unrelated text; news-like near misses at scale are
 not reproduced (the development set has those among its own 40 articles). Articles are cut to about 25
@@ -32,7 +36,16 @@ from qa.ingest.sentences import split_sentences
 PYTHON_DOCS = Path("/usr/share/doc/python3.11-dev/html")
 HANDBOOK = Path("/usr/share/doc/debian-handbook/html/en-US")
 GCIDE = Path("/usr/share/dictd/gcide.dict.dz")
+POSTGRESQL_DOCS = Path("/usr/share/doc/postgresql-doc-15/html")
+WORDNET = Path("/usr/share/dictd/wn.dict.dz")
 SENTENCES_PER_ARTICLE = 25
+# A sentence is kept when it has this many words of two letters or more: GCIDE's markup left thousands of
+# copies of "]", "[WordNet 1.5]", "--Shak." and "n." as sentences of their own (8,986 of "]" in 568,000), which
+# no library of articles holds, and which made HNSW's graph lose sentences (a clique of equal vectors).
+MIN_WORDS = 4
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_WORDNET_SENSE = re.compile(r"^\s+(?:(?:n|v|adj|adv)\s+)?\d+:\s")
+_WORDNET_TAIL = re.compile(r"\[(?:syn|ant|also):.*$|;?\s*\"[^\"]*\"")
 _SPACES = re.compile(r"\s+")
 _GCIDE_HEAD = re.compile(r"^(?P<word>[A-Z][\w' -]*) \\")
 _GCIDE_NOISE = re.compile(r"\[1913 Webster\]|\[Webster 1913 Suppl\.\]|\[PJC\]|\[R\.\]|\[Obs\.\]")
@@ -67,23 +80,62 @@ def _dictionary() -> Iterator[tuple[str, list[str]]]:
             yield word, [_SPACES.sub(" ", " ".join(body)).strip()]
 
 
+def _wordnet() -> Iterator[tuple[str, list[str]]]:
+    """(headword, paragraphs) of each WordNet entry: one sentence per sense, its gloss ("absolute: perfect or
+    complete or pure."), without the quoted examples and synonym lists."""
+    with gzip.open(WORDNET, "rt", encoding="utf-8", errors="replace") as lines:
+        word, senses, current = "", [], []
+
+        def flush() -> None:
+            if current:
+                gloss = _WORDNET_TAIL.sub("", _SPACES.sub(" ", " ".join(current))).strip(" ;")
+                if gloss:
+                    senses.append(f"{word}: {gloss}.")
+                current.clear()
+
+        for line in lines:
+            if line.startswith("00-database") or not line.strip():
+                continue
+            if not line.startswith(" "):
+                flush()
+                if word and senses:
+                    yield word, [" ".join(senses)]
+                word, senses = line.strip(), []
+            elif _WORDNET_SENSE.match(line):
+                flush()
+                current.append(_WORDNET_SENSE.sub("", line))
+            elif current:
+                current.append(line.strip())
+        flush()
+        if word and senses:
+            yield word, [" ".join(senses)]
+
+
+def prose(paragraph: str) -> str:
+    """The paragraph's sentences with MIN_WORDS words or more."""
+    text = paragraph
+    kept = [text[s.start:s.end] for s in split_sentences(text) if len(_WORD.findall(text[s.start:s.end])) >= MIN_WORDS]
+    return " ".join(kept)
+
+
 def articles(target_sentences: int) -> Iterator[dict]:
     """Distractor articles of about SENTENCES_PER_ARTICLE sentences until `target_sentences` are reached."""
     total = 0
     sources = (("python-docs", _pages(PYTHON_DOCS)), ("debian-handbook", _pages(HANDBOOK)),
-               ("gcide", _dictionary()))
+               ("gcide", _dictionary()), ("postgresql-docs", _pages(POSTGRESQL_DOCS)), ("wordnet", _wordnet()))
     for source, pages in sources:
         number, title, buffer, count = 0, "", [], 0
         for page_title, paragraphs in pages:
-            for paragraph in paragraphs:
+            for paragraph in filter(None, map(prose, paragraphs)):
                 if not buffer:
                     title = page_title
                 buffer.append(paragraph)
                 count += len(split_sentences(paragraph))
                 if count >= SENTENCES_PER_ARTICLE:
                     number += 1
-                    yield {"id": f"distractor/{source}/{number}", "title": title, "text": "\n\n".join(buffer)}
-                    total += count
+                    text = "\n\n".join(buffer)
+                    yield {"id": f"distractor/{source}/{number}", "title": title, "text": text}
+                    total += len(split_sentences(text))  # as a library splits the article (paragraphs alone differ)
                     buffer, count = [], 0
                     if total >= target_sentences:
                         return
@@ -94,9 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sentences", type=int, default=100_000)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    for path in (PYTHON_DOCS, HANDBOOK, GCIDE):
+    for path in (PYTHON_DOCS, HANDBOOK, GCIDE, POSTGRESQL_DOCS, WORDNET):
         if not path.exists():
-            raise SystemExit(f"{path} is missing: sudo apt-get install python3-doc debian-handbook dict-gcide")
+            raise SystemExit(f"{path} is missing: sudo apt-get install python3-doc debian-handbook dict-gcide "
+                             "postgresql-doc-15 dict-wn")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with args.out.open("w", encoding="utf-8") as out:

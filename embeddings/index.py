@@ -16,7 +16,10 @@ from embeddings.atomic import replace_atomically
 # already exceeds the ~17 ms MiniLM forward pass that every query pays.
 APPROX_MIN_VECTORS = 200_000
 HNSW_NEIGHBOURS = 32
-HNSW_EF_CONSTRUCTION = 80
+# 200, not 80: on 567,859 real sentence vectors (benchmarks/scale.py's corpus before its dictionary markup was
+# cleaned), one graph built with 80 found at most 0.78 of the exact top 10 whatever efSearch (up to 2048), one
+# built with 200 found 0.93 (efSearch 1024), for 2.5x the build time (253 s instead of 99 s on 2 cores).
+HNSW_EF_CONSTRUCTION = 200
 # efSearch grows with the index. On deliberately hard synthetic vectors, 1024 keeps recall@10 against exact
 # search at 0.99 (100k) and 0.96 (300k), at 6.6 and 5.6 ms, but only 0.74 at 1M, where 4096 gives 0.97 at 19 ms
 # (exact: 127 ms) and 8192 gives 0.99 at 50 ms (BENCHMARKS.md).
