@@ -13,9 +13,11 @@ bench:
 	for name in $(BENCHMARKS); do .venv/bin/python -m benchmarks.$$name || exit 1; done
 # The scale benchmarks need a distractor corpus from Debian packages (python3-doc, debian-handbook, dict-gcide)
 # and hours for a million sentences: a target of their own.
+# The corpus needs five Debian packages: apt-get install python3-doc debian-handbook dict-gcide postgresql-doc-15 dict-wn
 bench-scale:
 	.venv/bin/python -m benchmarks.large_corpus --sentences 1000000 --out .qa/scale/distractors-1000000.jsonl
-	.venv/bin/python -m benchmarks.scale --sizes 100000 1000000
+	.venv/bin/python -m benchmarks.vector_cache --sentences 1000000
+	.venv/bin/python -m benchmarks.scale --sizes 100000 1000000 --vector-cache
 	.venv/bin/python -m benchmarks.ann_choice --index .qa/scale/library-1000000.idx
 	.venv/bin/python -m benchmarks.shards --index .qa/scale/library-100000.idx
 	.venv/bin/python -m benchmarks.ray_build --sentences 5000
