@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import faiss
 import numpy as np
@@ -84,8 +85,8 @@ class VectorIndex:
         return index
 
     @classmethod
-    def restore(cls, ids: np.ndarray, vectors: Iterable[np.ndarray], dim: int, graph: Path | None = None
-                ) -> VectorIndex:
+    def restore(cls, ids: np.ndarray, vectors: Iterable[np.ndarray], dim: int,
+                graph: Path | BinaryIO | None = None) -> VectorIndex:
         """The index over `ids` (ascending) and their `vectors`, given in chunks in the same order (float16 or
         float32; chunks keep a million vectors from being held twice). With `graph` (a file `save` wrote for these
         vectors), search runs on that graph; without it, an exact index is built. ValueError if the graph is
@@ -103,7 +104,10 @@ class VectorIndex:
             try:
                 # read_index returns the owning proxy of the most derived class (a downcast_index proxy would
                 # not own it, and the index would be freed under it).
-                hnsw = faiss.read_index(str(graph), faiss.IO_FLAG_SKIP_STORAGE)
+                if isinstance(graph, Path):
+                    hnsw = faiss.read_index(str(graph), faiss.IO_FLAG_SKIP_STORAGE)
+                else:  # an open file: the one whose bytes the caller checked, even if the path was replaced since
+                    hnsw = faiss.read_index(faiss.PyCallbackIOReader(graph.read), faiss.IO_FLAG_SKIP_STORAGE)
             except RuntimeError as error:
                 raise ValueError(f"{graph} is not a readable FAISS graph ({error})") from error
             if not isinstance(hnsw, faiss.IndexHNSW) or hnsw.d != dim or hnsw.ntotal != len(ids):

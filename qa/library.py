@@ -122,6 +122,11 @@ class Library:
         write lock, so no other writer updates it meanwhile)."""
         index_dir = Path(index_dir)
         fresh_dir = index_dir.with_name(index_dir.name + ".rebuilding")
+        if shards is None:  # a rebuild keeps the index's shard count unless told otherwise
+            try:
+                shards = shard_count(read_manifest(index_dir))
+            except (FileNotFoundError, ValueError):
+                shards = None
         with write_lock(index_dir).held(wait):
             if fresh_dir.exists():
                 shutil.rmtree(fresh_dir)

@@ -85,3 +85,18 @@ def test_qa_index_refuses_a_bad_shard_count(tmp_path: Path, capsys: pytest.Captu
 
     assert main(["index", str(ROOT / "seeds"), "--index", str(tmp_path / "x.idx"), "--shards", "0"]) != 0
     assert "--shards must be 1 or more, got 0" in capsys.readouterr().err and not (tmp_path / "x.idx").exists()
+
+
+def test_a_rebuild_keeps_the_shard_count_and_a_killed_build_is_healed(tmp_path: Path, encoder: Encoder) -> None:
+    articles = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", articles, ignore=shutil.ignore_patterns("*.jsonl"))
+    Library.build(articles, tmp_path / "i.idx", encoder, shards=2)
+    Library.rebuild(articles, tmp_path / "i.idx", encoder)
+    assert json.loads((tmp_path / "i.idx" / MANIFEST).read_text())["shards"] == 2
+    # A build killed after a batch's commit leaves the manifest behind the store; the next (no-op) build heals it.
+    library = Library.open(tmp_path / "i.idx", encoder)
+    with library.store.transaction() as db:
+        library.store.set_setting(db, "generation", str(library.generation + 1))
+    assert not files_agree(tmp_path / "i.idx")
+    Library.build(articles, tmp_path / "i.idx", encoder)
+    assert files_agree(tmp_path / "i.idx")

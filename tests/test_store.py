@@ -86,3 +86,19 @@ def test_the_full_text_index_keeps_no_text_and_forgets_deleted_sentences(tmp_pat
     db.execute("INSERT INTO sentences_fts (sentences_fts, rank) VALUES ('integrity-check', 0)")
     again = _add(store, "flood", ["The river flooded the Mekong valley."])
     assert store.lexical_search("mekong", 10) == again
+
+
+def test_reads_in_a_snapshot_see_one_moment(tmp_path: Path) -> None:
+    """A reader restoring the vector index reads ids, then vectors: a writer committing between the two must not
+    shift vectors onto other ids (same count, other rows)."""
+    reader = Store(tmp_path / "store.sqlite")
+    _add(reader, "old", ["The river flooded the valley.", "Ferries stopped."])
+    writer = Store(tmp_path / "store.sqlite")
+    with reader.snapshot():
+        ids = reader.sentence_ids()
+        with writer.transaction() as db:  # another process replaces the article: same count, new ids
+            writer.delete_articles(db, ["old"])
+        _add(writer, "new", ["The harvest was early.", "Farmers sold grain."])
+        assert reader.sentence_ids().tolist() == ids.tolist()
+        assert sum(len(chunk) for chunk in reader.vector_chunks(4)) == len(ids)
+    assert reader.sentence_ids().tolist() != ids.tolist()  # after it, the writer's commit is seen

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -175,33 +176,43 @@ def graph_checksums(manifest: dict) -> list[str | None]:
 
 
 def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[ShardedVectorIndex, bool]:
-    """The vector index, and whether a shard's graph on disk was unusable: damaged, changed since it was written
-    (its sha256 differs from the manifest's), or older than the store; then that shard is rebuilt in memory from
-    the store's vectors, and the next write saves it. An exact shard is always made from the store (no file)."""
+    """The vector index, and whether the files on disk are behind: a shard's graph damaged, changed since it was
+    written (its sha256 differs from the manifest's) or older than the store, or the manifest older than the
+    store (a killed build); a stale graph is rebuilt in memory from the store's vectors, and the next write saves
+    the files. An exact shard is always made from the store (no file). The store is read in one snapshot, so a
+    writer committing meanwhile cannot pair ids with another batch's vectors."""
     shards, dim = shard_count(manifest), manifest["dim"]
-    generation = int(store.get_setting("generation") or 0)
-    checksums = graph_checksums(manifest)
-    parts, stale = [], False
-    for number, (path, checksum) in enumerate(zip(graph_paths(index_dir, shards), checksums, strict=True)):
-        shard = (number, shards)
-        ids = store.sentence_ids(shard)
-        if not checksum:
-            parts.append(VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim))
-            continue
-        try:
-            if checksum != sha256_of(path):
+    with store.snapshot():
+        generation = int(store.get_setting("generation") or 0)
+        stale = manifest["generation"] != generation
+        parts = [_load_shard(path, checksum, store, (number, shards), dim, stale)
+                 for number, (path, checksum) in enumerate(zip(graph_paths(index_dir, shards),
+                                                               graph_checksums(manifest), strict=True))]
+    return ShardedVectorIndex([part for part, _ in parts]), stale or any(rebuilt for _, rebuilt in parts)
+
+
+def _load_shard(path: Path, checksum: str | None, store: Store, shard: tuple[int, int], dim: int,
+                store_is_newer: bool) -> tuple[VectorIndex, bool]:
+    """One shard's index, and whether its graph had to be rebuilt."""
+    ids = store.sentence_ids(shard)
+    if not checksum:
+        return VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim), False
+    try:
+        if store_is_newer:
+            raise ValueError("older than the store (an update was interrupted)")
+        with path.open("rb") as graph:  # hashed and read through one open file: a graph renamed in meanwhile
+            digest = hashlib.sha256()  # by a writer is neither checked nor loaded
+            for block in iter(lambda: graph.read(1 << 20), b""):
+                digest.update(block)
+            if digest.hexdigest() != checksum:
                 raise ValueError("its sha256 differs from the manifest's (the file was changed or damaged)")
-            if manifest["generation"] != generation:
-                raise ValueError("older than the store (an update was interrupted)")
-            parts.append(VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim, graph=path))
-            continue
-        except (ValueError, OSError) as error:
-            problem = str(error)
-        logger.warning("Vector graph %s: %s; rebuilding it from the store", path, problem)
-        vectors = np.vstack([np.zeros((0, dim), np.float16), *store.vector_chunks(dim, shard=shard)])
-        parts.append(VectorIndex.build(ids, vectors.astype(np.float32), dim))
-        stale = True
-    return ShardedVectorIndex(parts), stale
+            graph.seek(0)
+            return VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim, graph=graph), False
+    except (ValueError, OSError) as error:
+        problem = str(error)
+    logger.warning("Vector graph %s: %s; rebuilding it from the store", path, problem)
+    vectors = np.vstack([np.zeros((0, dim), np.float16), *store.vector_chunks(dim, shard=shard)])
+    return VectorIndex.build(ids, vectors.astype(np.float32), dim), True
 
 
 def files_agree(index_dir: Path) -> bool:
@@ -221,8 +232,9 @@ def files_agree(index_dir: Path) -> bool:
                 if path.exists():
                     return False
                 continue
-            ids = store.sentence_ids((number, shards))
-            graph = VectorIndex.restore(ids, store.vector_chunks(dim, shard=(number, shards)), dim, graph=path)
+            with store.snapshot():
+                ids = store.sentence_ids((number, shards))
+                graph = VectorIndex.restore(ids, store.vector_chunks(dim, shard=(number, shards)), dim, graph=path)
             if checksum != sha256_of(path) or not np.array_equal(graph.ids(), ids):
                 return False
     except (ValueError, OSError):

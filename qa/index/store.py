@@ -203,6 +203,20 @@ class Store:
             raise
         db.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees the store as of one moment: one read transaction (under WAL, a writer's later
+        commits stay out of it). Ids and vectors read by separate statements then still belong together."""
+        db = self._db()
+        if db.in_transaction:
+            yield
+            return
+        db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            db.execute("COMMIT")
+
     def checkpoint(self) -> None:
         """Move committed pages from the WAL into the database file, so the file alone is the whole index."""
         self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -322,8 +336,9 @@ class Store:
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """Return (ids, float32 vectors) of every sentence, in id order."""
-        ids = self.sentence_ids()
-        chunks = list(self.vector_chunks(dim))
+        with self.snapshot():
+            ids = self.sentence_ids()
+            chunks = list(self.vector_chunks(dim))
         return ids, (np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, dim), dtype=np.float32))
 
     def sentence_ids(self, shard: tuple[int, int] = (0, 1)) -> np.ndarray:
