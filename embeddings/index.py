@@ -16,7 +16,10 @@ from embeddings.atomic import replace_atomically
 # one query at a time): flat search costs ~12 ms per 100k vectors (14 ms at 100k, 35 ms at 300k), so at 200k it
 # already exceeds the ~17 ms MiniLM forward pass that every query pays.
 APPROX_MIN_VECTORS = 200_000
-HNSW_NEIGHBOURS = 32
+# 16, not 32: on the 593,891 real sentence vectors of benchmarks/scale.py (efConstruction 200, built in one go),
+# 16 neighbours keep a 144-byte graph per vector instead of 272 and find 0.984 / 0.990 of the exact top 10 at
+# efSearch 256 / 512 (32 neighbours: 0.989 / 0.994), at the same speed (0.92 / 1.74 ms against 1.24 / 2.37).
+HNSW_NEIGHBOURS = 16
 # 200, not 80: on 567,859 real sentence vectors (benchmarks/scale.py's corpus before its dictionary markup was
 # cleaned), one graph built with 80 found at most 0.78 of the exact top 10 whatever efSearch (up to 2048), one
 # built with 200 found 0.93 (efSearch 1024), for 2.5x the build time (253 s instead of 99 s on 2 cores).
