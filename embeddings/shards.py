@@ -37,10 +37,6 @@ class ShardedVectorIndex:
         self._pool = ThreadPoolExecutor(len(self.parts), thread_name_prefix="shard") if len(self.parts) > 1 else None
 
     @classmethod
-    def empty(cls, dim: int, shards: int = 1) -> ShardedVectorIndex:
-        return cls([VectorIndex(dim) for _ in range(shards)])
-
-    @classmethod
     def build(cls, ids: np.ndarray | Sequence[int], vectors: np.ndarray, dim: int, shards: int = 1
               ) -> ShardedVectorIndex:
         """Each shard built from its ids' vectors, exact or approximate by its own size."""

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -168,11 +167,8 @@ def shard_count(manifest: dict) -> int:
 
 
 def graph_checksums(manifest: dict) -> list[str | None]:
-    """Each shard's graph sha256, None for an exact shard (a single string: an index of one shard)."""
-    checksums = manifest.get("graph_sha256")
-    if checksums is None or isinstance(checksums, str):
-        return [checksums] + [None] * (shard_count(manifest) - 1)
-    return list(checksums)
+    """Each shard's graph sha256, None for an exact shard."""
+    return list(manifest.get("graph_sha256") or [None] * shard_count(manifest))
 
 
 def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[ShardedVectorIndex, bool]:
@@ -201,18 +197,14 @@ def _load_shard(path: Path, checksum: str | None, store: Store, shard: tuple[int
         if store_is_newer:
             raise ValueError("older than the store (an update was interrupted)")
         with path.open("rb") as graph:  # hashed and read through one open file: a graph renamed in meanwhile
-            digest = hashlib.sha256()  # by a writer is neither checked nor loaded
-            for block in iter(lambda: graph.read(1 << 20), b""):
-                digest.update(block)
-            if digest.hexdigest() != checksum:
+            if sha256_of(graph) != checksum:  # by a writer is neither checked nor loaded
                 raise ValueError("its sha256 differs from the manifest's (the file was changed or damaged)")
             graph.seek(0)
             return VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim, graph=graph), False
     except (ValueError, OSError) as error:
         problem = str(error)
     logger.warning("Vector graph %s: %s; rebuilding it from the store", path, problem)
-    vectors = np.vstack([np.zeros((0, dim), np.float16), *store.vector_chunks(dim, shard=shard)])
-    return VectorIndex.build(ids, vectors.astype(np.float32), dim), True
+    return VectorIndex.build(*store.all_vectors(dim, shard), dim), True
 
 
 def files_agree(index_dir: Path) -> bool:

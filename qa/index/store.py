@@ -334,11 +334,11 @@ class Store:
         rows = self._db().execute(f"{_SENTENCE_ROWS} WHERE {where.format(marks)}", [*(leading or []), *values])
         return {row[0]: _sentence_row(row) for row in rows}
 
-    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (ids, float32 vectors) of every sentence, in id order."""
+    def all_vectors(self, dim: int, shard: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, np.ndarray]:
+        """Return (ids, float32 vectors) of every sentence (of one vector shard), in id order."""
         with self.snapshot():
-            ids = self.sentence_ids()
-            chunks = list(self.vector_chunks(dim))
+            ids = self.sentence_ids(shard)
+            chunks = list(self.vector_chunks(dim, shard=shard))
         return ids, (np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, dim), dtype=np.float32))
 
     def sentence_ids(self, shard: tuple[int, int] = (0, 1)) -> np.ndarray:
