@@ -2,8 +2,9 @@
 format change, say) without another hour of embedding on 2 cores.
 
 The cache maps a sentence's text to the vector the shipped encoder gave it. `CachedEncoder` wraps the real
-encoder: texts in the cache are looked up, any other text is embedded by the real encoder (and counted), so a
-build from the cache stores exactly the vectors a plain build would (float16 in the store either way). Build
+encoder: texts in the cache are looked up, any other text is embedded by the real encoder (and counted). The cache
+keeps float16 and the store 8 bits (embeddings/quantize.py), so a build from the cache stores the vectors a plain
+build would, but for a component that lay within float16's rounding of an 8-bit step's boundary (one step). Build
 throughput is measured on plain builds (benchmarks/scale.py at 100k and 300k, benchmarks/ray_build.py); a build
 that used the cache says so in its stats.
 
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import Encoder
+from embeddings.quantize import dim_of, from_int8
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".qa" / "scale" / "vector-cache"
@@ -94,10 +96,10 @@ def fill(sentences: int, seed_from: Path | None) -> None:
     from qa.ingest.sentences import split_sentences
 
     cache = VectorCache()
-    if seed_from and not len(cache):  # vectors a plain build already stored (float16): the same encoder's
+    if seed_from and not len(cache):  # vectors a plain build already stored: the same encoder's (in 8 bits)
         with sqlite3.connect(f"file:{seed_from / 'store.sqlite'}?mode=ro", uri=True) as db:
             rows = db.execute("SELECT text, vector FROM sentences").fetchall()
-        vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float16).reshape(len(rows), -1)
+        vectors = from_int8(b"".join(v for _, v in rows), dim_of(rows[0][1])) if rows else np.zeros((0, 0))
         for start in range(0, len(rows), PART_SENTENCES):
             cache.write_part([t for t, _ in rows[start:start + PART_SENTENCES]], vectors[start:start + PART_SENTENCES])
         cache = VectorCache()

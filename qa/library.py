@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import Encoder, encode_batches, load_encoder, provenance, sha256_of
+from embeddings.quantize import as_stored
 from embeddings.shards import ShardedVectorIndex
 from qa.answer import Answer, Citation
 from qa.index.folder import (
@@ -288,7 +289,9 @@ class Library:
         with ThreadPoolExecutor(1, thread_name_prefix="entities") as pool:
             annotating = pool.submit(lambda: load_recognizer().annotate(
                 [a.text for a in articles], [[(s.start, s.end) for s in article_spans] for article_spans in spans]))
-            vectors = next(embedded)
+            # As the store will give them back (8 bits, embeddings/quantize.py): this process's vector index then
+            # searches the vectors that a process opening the index later restores.
+            vectors = as_stored(next(embedded))
             return vectors, annotating.result()
 
     def add_articles(self, articles: Sequence[Article]) -> ChangePlan:

@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 # 2: sentence subjects and article centroids; 3: named entities and verb counts; 4: word counts; 5: article source,
 # MinHash and absolute file paths, the vector file's sha256; 6: sentence vectors stored as float16; 7: vectors on
-# disk once (the store's; graph.faiss holds only an HNSW graph), contentless full-text table
-FORMAT_VERSION = 7
+# disk once (the store's; graph.faiss holds only an HNSW graph), contentless full-text table; 8: sentence vectors
+# stored in 8 bits with a scale each
+FORMAT_VERSION = 8
 MANIFEST, STORE, GRAPH = "manifest.json", "store.sqlite", "graph.faiss"
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.quantize import dim_of, from_int8, to_int8
 from qa.index.fulltext import MAX_BOUND_IDS, lexical_search
 from qa.index.terms import ArticleTerm, CorpusStatistics, article_statistics
 from qa.ingest.annotated import AnnotatedArticle
@@ -71,10 +72,9 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
-# Sentence vectors are stored as float16, as the FAISS index keeps them (embeddings/index.py): half the bytes of
-# float32 (768 instead of 1,536 a sentence, a third of the store at 100,000 sentences), and a cosine moves by at
-# most about 1e-3. Read back, they are float32 again.
-VECTOR_DTYPE = np.float16
+# Sentence vectors are stored in 8 bits with a scale each (embeddings/quantize.py): 388 bytes a sentence instead of
+# 768 as float16 (a quarter of the index on disk at 594,000 sentences), a cosine moved by 0.0004 (standard
+# deviation), the same held-out ranking and confidence (BENCHMARKS.md, "Disk"). Read back, they are float32.
 # Vectors read at a time to restore the vector index: reading 50,000 rows at a time took the peak memory of
 # restoring 100,000 vectors from 224 MB above the encoder's to 128 MB more than 4,096 at a time did.
 VECTOR_CHUNK = 4096
@@ -251,7 +251,7 @@ class Store:
         )
         article_rowid = cursor.lastrowid
         ids: list[int] = []
-        stored = vectors.astype(VECTOR_DTYPE)
+        stored = to_int8(vectors)
         for position, (span, sentence, gap, subject, caption, annotation) in enumerate(zip(
                 spans, texts, gaps, annotated.subjects, annotated.captions, annotated.annotations, strict=True)):
             cursor = db.execute(
@@ -348,12 +348,12 @@ class Store:
 
     def vector_chunks(self, dim: int, chunk: int = VECTOR_CHUNK, shard: tuple[int, int] = (0, 1)
                       ) -> Iterator[np.ndarray]:
-        """Every sentence vector (float16, as stored), in id order, `chunk` at a time: what the vector index is
+        """Every sentence vector (float32, as stored), in id order, `chunk` at a time: what the vector index is
         restored from (embeddings/index.py), without a million vectors and their row objects in memory at once.
         With `shard` (number, shards), those of one vector shard."""
         cursor = self._db().execute(f"SELECT vector FROM sentences {_SHARD} ORDER BY id", shard[::-1])
         while rows := cursor.fetchmany(chunk):
-            yield np.frombuffer(b"".join(v for (v,) in rows), dtype=VECTOR_DTYPE).reshape(len(rows), dim)
+            yield from_int8(b"".join(v for (v,) in rows), dim)
 
     def article(self, article_id: str) -> StoredArticle | None:
         """Fetch one article with its full text."""
@@ -419,11 +419,12 @@ class Store:
             "AND n.position BETWEEN c.position - 1 AND c.position + 1 WHERE c.id IN (SELECT value FROM json_each(?))"
             ") OR s.article IN (SELECT id FROM articles WHERE article_id IN (SELECT value FROM json_each(?)))",
             (json.dumps(list(ids)), json.dumps(list(article_ids))))
-        sentences, vectors = {}, {}
+        sentences, blobs = {}, []
         for *fields, vector in rows:
             sentences[fields[0]] = _sentence_row(fields)
-            vectors[fields[0]] = np.frombuffer(vector, dtype=VECTOR_DTYPE).astype(np.float32)
-        return sentences, vectors
+            blobs.append(vector)
+        decoded = from_int8(b"".join(blobs), dim_of(blobs[0])) if blobs else []
+        return sentences, dict(zip(sentences, decoded, strict=True))
 
     def article_summaries(self, article_rowids: Sequence[int], stems: Sequence[str]
                           ) -> tuple[dict[int, ArticleSummary], dict[int, dict[str, ArticleTerm]]]:
