@@ -11,9 +11,10 @@ BENCHMARKS = ranking retrieval query_path threads build cold_start int8 extracti
 	vector_index load_test concurrency citation_floor
 bench:
 	for name in $(BENCHMARKS); do .venv/bin/python -m benchmarks.$$name || exit 1; done
-# The scale benchmarks need a distractor corpus from Debian packages (python3-doc, debian-handbook, dict-gcide)
+# The scale benchmarks need a distractor corpus from Debian packages
 # and hours for a million sentences: a target of their own.
-# The corpus needs five Debian packages: apt-get install python3-doc debian-handbook dict-gcide postgresql-doc-15 dict-wn
+# The corpus needs Debian packages: apt-get install python3-doc debian-handbook dict-gcide postgresql-doc-15 dict-wn \
+#   perl-doc git-doc sqlite3-doc octave-doc linux-doc-6.1 (benchmarks/large_corpus.py PACKAGES)
 bench-scale:
 	.venv/bin/python -m benchmarks.large_corpus --sentences 1000000 --out .qa/scale/distractors-1000000.jsonl
 	.venv/bin/python -m benchmarks.vector_cache --sentences 1000000

@@ -1,14 +1,16 @@
 """A large distractor corpus for the scale benchmarks, from text that installs here (no internet at run time).
 
-Real English prose, written by people, from five Debian packages (`sudo apt-get install python3-doc
-debian-handbook dict-gcide postgresql-doc-15 dict-wn`):
+Real English prose, written by people, from Debian packages (`sudo apt-get install $PACKAGES`, PACKAGES below):
 
 - the Python 3 documentation (python3.11-dev's HTML pages, ~530): technical prose, paragraphs;
 - the Debian Administrator's Handbook (debian-handbook, English HTML, ~130 pages);
 - the Collaborative International Dictionary of English (dict-gcide, 40 MB): definitions and quotations, by
   headword, which gives the bulk past 200,000 sentences;
 - the PostgreSQL 15 manual (postgresql-doc-15, ~1,170 HTML pages);
-- WordNet 3.0's glosses (dict-wn), one sentence per sense ("air cell: a tiny sac for holding air in the lungs").
+- WordNet 3.0's glosses (dict-wn), one sentence per sense ("air cell: a tiny sac for holding air in the lungs");
+- added when those ran out at 593,247 sentences, after them: Perl's POD manuals (perl-doc), Git's (git-doc),
+  SQLite's (sqlite3-doc) and GNU Octave's (octave-doc) HTML documentation, and the Linux kernel's
+  (linux-doc-6.1), which takes the corpus to 1,000,000.
 
 Sentences of fewer than MIN_WORDS words are left out (dictionary markup, citation tags).
 
@@ -38,6 +40,13 @@ HANDBOOK = Path("/usr/share/doc/debian-handbook/html/en-US")
 GCIDE = Path("/usr/share/dictd/gcide.dict.dz")
 POSTGRESQL_DOCS = Path("/usr/share/doc/postgresql-doc-15/html")
 WORDNET = Path("/usr/share/dictd/wn.dict.dz")
+PERL_PODS = Path("/usr/share/perl/5.36/pod")
+GIT_DOCS = Path("/usr/share/doc/git-doc")
+LINUX_DOCS = Path("/usr/share/doc/linux-doc-6.1/html")
+SQLITE_DOCS = Path("/usr/share/doc/sqlite3")
+OCTAVE_DOCS = Path("/usr/share/doc/octave")
+PACKAGES = ("python3-doc debian-handbook dict-gcide postgresql-doc-15 dict-wn perl-doc git-doc sqlite3-doc octave-doc "
+            "linux-doc-6.1")
 SENTENCES_PER_ARTICLE = 25
 # A sentence is kept when it has this many words of two letters or more: GCIDE's markup left thousands of
 # copies of "]", "[WordNet 1.5]", "--Shak." and "n." as sentences of their own (8,986 of "]" in 568,000), which
@@ -47,6 +56,7 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 _WORDNET_SENSE = re.compile(r"^\s+(?:(?:n|v|adj|adv)\s+)?\d+:\s")
 _WORDNET_TAIL = re.compile(r"\[(?:syn|ant|also):.*$|;?\s*\"[^\"]*\"")
 _SPACES = re.compile(r"\s+")
+_POD_CODE = re.compile(r"[A-Z]<+\s?([^<>]*?)\s?>+")
 _GCIDE_HEAD = re.compile(r"^(?P<word>[A-Z][\w' -]*) \\")
 _GCIDE_NOISE = re.compile(r"\[1913 Webster\]|\[Webster 1913 Suppl\.\]|\[PJC\]|\[R\.\]|\[Obs\.\]")
 
@@ -54,7 +64,7 @@ _GCIDE_NOISE = re.compile(r"\[1913 Webster\]|\[Webster 1913 Suppl\.\]|\[PJC\]|\[
 def _pages(folder: Path) -> Iterator[tuple[str, list[str]]]:
     """(title, paragraphs) of each HTML page under `folder`, in path order."""
     for path in sorted(folder.rglob("*.html")):
-        if "_static" in path.parts or "_sources" in path.parts:
+        if "_static" in path.parts or "_sources" in path.parts or not path.is_file():  # octave names folders *.html
             continue
         tree = lxml_html.parse(str(path))
         title = _SPACES.sub(" ", " ".join(tree.xpath("//title//text()"))).strip()
@@ -111,6 +121,22 @@ def _wordnet() -> Iterator[tuple[str, list[str]]]:
             yield word, [" ".join(senses)]
 
 
+def _pods(folder: Path) -> Iterator[tuple[str, list[str]]]:
+    """(title, paragraphs) of each Perl POD file under `folder`: its ordinary paragraphs (not commands, which
+    start with "=", nor verbatim code, which is indented), formatting codes such as B<...> and C<...> unwrapped."""
+    for path in sorted(folder.glob("*.pod")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        title = path.stem
+        paragraphs = []
+        for block in re.split(r"\n\s*\n", text):
+            if not block.strip() or block.startswith(("=", " ", "\t")):
+                continue
+            paragraph = _SPACES.sub(" ", _POD_CODE.sub(r"\1", _POD_CODE.sub(r"\1", block))).strip()
+            if len(paragraph.split()) >= 6:
+                paragraphs.append(paragraph)
+        yield title, paragraphs
+
+
 def prose(paragraph: str) -> str:
     """The paragraph's sentences with MIN_WORDS words or more."""
     text = paragraph
@@ -122,7 +148,11 @@ def articles(target_sentences: int) -> Iterator[dict]:
     """Distractor articles of about SENTENCES_PER_ARTICLE sentences until `target_sentences` are reached."""
     total = 0
     sources = (("python-docs", _pages(PYTHON_DOCS)), ("debian-handbook", _pages(HANDBOOK)),
-               ("gcide", _dictionary()), ("postgresql-docs", _pages(POSTGRESQL_DOCS)), ("wordnet", _wordnet()))
+               ("gcide", _dictionary()), ("postgresql-docs", _pages(POSTGRESQL_DOCS)), ("wordnet", _wordnet()),
+               # Added when the five above ran out at 593,247 sentences; after them, so the first 593,247 stay as
+               # they were (and their cached vectors with them).
+               ("perl-docs", _pods(PERL_PODS)), ("git-docs", _pages(GIT_DOCS)), ("sqlite-docs", _pages(SQLITE_DOCS)),
+               ("octave-docs", _pages(OCTAVE_DOCS)), ("linux-docs", _pages(LINUX_DOCS)))
     for source, pages in sources:
         number, title, buffer, count = 0, "", [], 0
         for page_title, paragraphs in pages:
@@ -146,10 +176,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sentences", type=int, default=100_000)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    for path in (PYTHON_DOCS, HANDBOOK, GCIDE, POSTGRESQL_DOCS, WORDNET):
+    for path in (PYTHON_DOCS, HANDBOOK, GCIDE, POSTGRESQL_DOCS, WORDNET, PERL_PODS, GIT_DOCS, SQLITE_DOCS,
+                 OCTAVE_DOCS, LINUX_DOCS):
         if not path.exists():
-            raise SystemExit(f"{path} is missing: sudo apt-get install python3-doc debian-handbook dict-gcide "
-                             "postgresql-doc-15 dict-wn")
+            raise SystemExit(f"{path} is missing: sudo apt-get install {PACKAGES}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with args.out.open("w", encoding="utf-8") as out:
