@@ -66,9 +66,10 @@ class VectorIndex:
     questions (benchmarks/ann_choice.py, one thread): exact search finds the same top 10 (recall@10 1.000) in
     5.4 ms instead of 9.3 ms.
 
-    The vectors are the caller's to keep on disk (the store keeps them, as float16): `save` writes only what cannot
-    be remade from them quickly, the HNSW graph, and `restore` takes the vectors back. So each vector is on disk
-    once (the store and a FAISS file used to hold a copy each: 1.5 of 2.6 KB a sentence at 100,000).
+    The vectors are the caller's to keep on disk (the store keeps them in 8 bits, embeddings/quantize.py): `save`
+    writes only what cannot be remade from them quickly, the HNSW graph, and `restore` takes the vectors back. So
+    each vector is on disk once (the store and a FAISS file used to hold a copy each: 1.5 of 2.6 KB a sentence at
+    100,000).
 
     Ids are kept in ascending order beside FAISS's positions (the store's ids only grow: AUTOINCREMENT), so the
     graph's node n is the n-th smallest id, and a store read in id order gives the vectors in graph order."""
