@@ -3,8 +3,9 @@ format change, say) without another hour of embedding on 2 cores.
 
 The cache maps a sentence's text to the vector the shipped encoder gave it. `CachedEncoder` wraps the real
 encoder: texts in the cache are looked up, any other text is embedded by the real encoder (and counted). The cache
-keeps float16 and the store 8 bits (embeddings/quantize.py), so a build from the cache stores the vectors a plain
-build would, but for a component that lay within float16's rounding of an 8-bit step's boundary (one step). Build
+keeps float16 and the store 8 bits with a scale each (embeddings/quantize.py), so a build from the cache stores
+nearly, not exactly, the bytes a plain build would: float16's rounding moves most scales (by up to 5e-4 of
+themselves) and puts most vectors one step off in a component or more. Build
 throughput is measured on plain builds (benchmarks/scale.py at 100k and 300k, benchmarks/ray_build.py); a build
 that used the cache says so in its stats.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import sqlite3
 import time
@@ -97,6 +99,11 @@ def fill(sentences: int, seed_from: Path | None) -> None:
 
     cache = VectorCache()
     if seed_from and not len(cache):  # vectors a plain build already stored: the same encoder's (in 8 bits)
+        from qa.index.folder import FORMAT_VERSION, MANIFEST
+
+        found = json.loads((seed_from / MANIFEST).read_text())["format_version"]
+        if found != FORMAT_VERSION:  # format 7 kept float16: read as 8 bits, its rows would decode as garbage
+            raise SystemExit(f"{seed_from} is index format {found}; --seed-from reads format {FORMAT_VERSION}")
         with sqlite3.connect(f"file:{seed_from / 'store.sqlite'}?mode=ro", uri=True) as db:
             rows = db.execute("SELECT text, vector FROM sentences").fetchall()
         vectors = from_int8(b"".join(v for _, v in rows), dim_of(rows[0][1])) if rows else np.zeros((0, 0))

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.encoder import Encoder
@@ -82,14 +83,21 @@ def test_damaged_manifest_or_store_is_refused_and_left_alone(articles: Path, tmp
     assert store.read_bytes() == before
 
 
+def _same_vectors(one: Library, other: Library) -> bool:
+    return np.array_equal(one._vectors.parts[0].vectors(), other._vectors.parts[0].vectors())
+
+
 def test_an_exact_index_has_no_file_and_a_truncated_graph_is_rebuilt_from_the_store(
         articles: Path, tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
     exact_dir, index_dir = tmp_path / "exact.idx", tmp_path / "i.idx"
-    Library.build(articles, exact_dir, encoder)
+    built = Library.build(articles, exact_dir, encoder)
     assert not (exact_dir / GRAPH).exists() and files_agree(exact_dir)  # its vectors are the store's alone
+    # The writer searches the vectors a reader restores from the store (8 bits there), not the encoder's own.
+    assert _same_vectors(built, Library.open(exact_dir, encoder))
     assert Library.open(exact_dir, encoder).search("tiger cubs", top_k=1)[0].article_id == "zoo"
     monkeypatch.setattr("embeddings.index.APPROX_MIN_VECTORS", 1)  # HNSW from the first vector: a graph file
-    Library.build(articles, index_dir, encoder)
+    built = Library.build(articles, index_dir, encoder)
+    assert _same_vectors(built, Library.open(index_dir, encoder))
     graph = index_dir / GRAPH
     assert files_agree(index_dir) and json.loads((index_dir / MANIFEST).read_text())["vector_index"] == "hnsw-fp16"
     graph.write_bytes(graph.read_bytes()[:100])

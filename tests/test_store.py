@@ -1,11 +1,13 @@
-"""The SQLite store's bulk reads and word counts, without the model: the vectors are placeholders."""
+"""The SQLite store's bulk reads and word counts, without the model: the vectors are made up."""
 
 import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from embeddings.quantize import as_stored
 from qa.index.store import Store
 from qa.index.terms import ArticleTerm, stem, term_counts
 from qa.ingest.annotated import annotated
@@ -21,8 +23,15 @@ def _add(store: Store, article_id: str, sentences: list[str]) -> list[int]:
     with store.transaction() as db:
         article = Article(article_id, f"{article_id} report", text, f"{article_id}.txt")
         return store.add_article(db, annotated(article, spans, [Annotation((), 1)] * len(spans),
-                                               np.zeros(128, dtype=np.uint64)),
-                                 np.ones((len(spans), 4), dtype=np.float32))
+                                               np.zeros(128, dtype=np.uint64)), _vectors(article_id, len(spans)))
+
+
+def _vectors(article_id: str, count: int) -> np.ndarray:
+    """Distinct unit vectors for an article's sentences, the same for the same article: a read that paired a
+    sentence with another's vector would show."""
+    seed = int.from_bytes(article_id.encode()[:8].ljust(8, b"\0"), "little")
+    vectors = np.random.default_rng(seed).normal(size=(count, 4)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def test_a_question_reads_thousands_of_candidates_in_one_statement(tmp_path: Path) -> None:
@@ -35,7 +44,13 @@ def test_a_question_reads_thousands_of_candidates_in_one_statement(tmp_path: Pat
     rows, vectors = store.question_sentences(ids[:1000])
     assert sorted(rows) == ids[:1001]  # and the last one's next neighbour
     assert sorted(store.question_sentences([], ["big"])[0]) == ids == sorted(store.sentences(ids))
-    assert vectors[ids[0]].tolist() == [1.0] * 4
+    # Each sentence comes with its own vector, as stored (8 bits): in the bulk read and in the id-ordered chunks.
+    expected = as_stored(_vectors("big", len(ids)))
+    assert all(np.array_equal(vectors[i], expected[n]) for n, i in enumerate(ids[:1001]))
+    assert np.array_equal(np.vstack(list(store.vector_chunks(4, chunk=100))), expected)
+    assert np.array_equal(store.all_vectors(4)[1], expected)
+    with pytest.raises(ValueError, match="stored vectors have 4 dimensions, expected 8"):
+        next(store.vector_chunks(8))
 
 
 def test_word_counts_follow_articles_in_and_out(tmp_path: Path) -> None:

@@ -338,8 +338,11 @@ class Store:
         """Return (ids, float32 vectors) of every sentence (of one vector shard), in id order."""
         with self.snapshot():
             ids = self.sentence_ids(shard)
-            chunks = list(self.vector_chunks(dim, shard=shard))
-        return ids, (np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, dim), dtype=np.float32))
+            vectors, filled = np.empty((len(ids), dim), dtype=np.float32), 0  # one copy, filled a chunk at a time
+            for chunk in self.vector_chunks(dim, shard=shard):
+                vectors[filled:filled + len(chunk)] = chunk
+                filled += len(chunk)
+        return ids, vectors
 
     def sentence_ids(self, shard: tuple[int, int] = (0, 1)) -> np.ndarray:
         """Every sentence id, ascending; with `shard` (number, shards), those of one vector shard."""
@@ -353,6 +356,8 @@ class Store:
         With `shard` (number, shards), those of one vector shard."""
         cursor = self._db().execute(f"SELECT vector FROM sentences {_SHARD} ORDER BY id", shard[::-1])
         while rows := cursor.fetchmany(chunk):
+            if dim_of(rows[0][0]) != dim:
+                raise ValueError(f"stored vectors have {dim_of(rows[0][0])} dimensions, expected {dim}")
             yield from_int8(b"".join(v for (v,) in rows), dim)
 
     def article(self, article_id: str) -> StoredArticle | None:
