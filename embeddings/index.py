@@ -31,6 +31,14 @@ HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH_MIN = 256
 HNSW_EF_SEARCH_MAX = 1024
 HNSW_EF_SEARCH_PER_VECTOR = HNSW_EF_SEARCH_MAX / 1_000_000
+# Removing from HNSW retires the vectors instead of rebuilding the graph (FAISS cannot delete from HNSW): they stay
+# in the graph as waypoints, searches skip them, and the graph file keeps them (the store no longer has them).
+# Past this share of retired vectors the graph is built again from the live ones. A rebuild takes minutes at a
+# million vectors; before this, every removed or updated article paid it.
+MAX_RETIRED_SHARE = 0.1
+# The graph file: this header, the ids of every graph node (live and retired) as .npy, the retired nodes'
+# positions and float16 vectors as .npy, then the FAISS graph without vectors (IO_FLAG_SKIP_STORAGE).
+GRAPH_MAGIC = b"QA-HNSW-GRAPH-1\n"
 # A single query gains nothing from OpenMP threads, which only compete with torch's (a peer measured 25 -> 18 ms).
 FEW_QUERIES = 4
 
@@ -72,12 +80,16 @@ class VectorIndex:
     100,000).
 
     Ids are kept in ascending order beside FAISS's positions (the store's ids only grow: AUTOINCREMENT), so the
-    graph's node n is the n-th smallest id, and a store read in id order gives the vectors in graph order."""
+    graph's node n is the n-th smallest id, and a store read in id order gives the vectors in graph order. A
+    removal from HNSW retires the vectors (MAX_RETIRED_SHARE): the graph file keeps their ids and vectors, which
+    the store no longer has."""
 
     def __init__(self, dim: int, approximate: bool = False) -> None:
         self.dim = dim
         self.approximate = approximate
-        self._ids = np.zeros(0, dtype=np.int64)  # FAISS position -> our id, ascending
+        self._ids = np.zeros(0, dtype=np.int64)  # FAISS position -> our id, ascending (retired ones too)
+        self._retired = np.zeros(0, dtype=bool)  # FAISS position -> retired (removed, still in the HNSW graph)
+        self._search_params: faiss.SearchParametersHNSW | None = None  # skips the retired, when there are any
         self._storage: faiss.Index | None = None  # a graph's vectors, attached by restore(): kept alive here
         self._index = _new_faiss_index(dim, approximate)
 
@@ -93,48 +105,59 @@ class VectorIndex:
                 graph: Path | BinaryIO | None = None) -> VectorIndex:
         """The index over `ids` (ascending) and their `vectors`, given in chunks in the same order (float16 or
         float32; chunks keep a million vectors from being held twice). With `graph` (a file `save` wrote for these
-        vectors), search runs on that graph; without it, an exact index is built. ValueError if the graph is
-        unreadable or was made for another number of vectors or dimension."""
+        vectors), search runs on that graph, with the vectors it retired; without it, an exact index is built.
+        ValueError if the graph is unreadable or was made for other ids or another dimension."""
         ids = _check_ids(ids, len(ids))
         if len(ids) > 1 and not (np.diff(ids) > 0).all():
             raise ValueError("ids must be given in ascending order, as the graph was built")
         if graph is None:
             index = cls(dim)
-            index._ids = ids
-            _fill_fp16(index._index, vectors, len(ids), dim)
+            index._ids, index._retired = ids, np.zeros(len(ids), dtype=bool)
+            _fill_fp16(index._index, vectors, np.arange(len(ids)), len(ids), dim)
         else:
-            index = cls.__new__(cls)
-            index.dim, index.approximate, index._ids = dim, True, ids
+            if isinstance(graph, Path):
+                with graph.open("rb") as file:
+                    return cls.restore(ids, vectors, dim, file)
             try:
-                # read_index returns the owning proxy of the most derived class (a downcast_index proxy would
-                # not own it, and the index would be freed under it).
-                if isinstance(graph, Path):
-                    hnsw = faiss.read_index(str(graph), faiss.IO_FLAG_SKIP_STORAGE)
-                else:  # an open file: the one whose bytes the caller checked, even if the path was replaced since
-                    hnsw = faiss.read_index(faiss.PyCallbackIOReader(graph.read), faiss.IO_FLAG_SKIP_STORAGE)
-            except RuntimeError as error:
-                raise ValueError(f"{graph} is not a readable FAISS graph ({error})") from error
-            if not isinstance(hnsw, faiss.IndexHNSW) or hnsw.d != dim or hnsw.ntotal != len(ids):
-                raise ValueError(f"{graph} is a graph of {hnsw.ntotal} {hnsw.d}-dimensional vectors, expected "
+                nodes, retired, retired_vectors, hnsw = _read_graph(graph)
+            except (RuntimeError, ValueError, OSError, EOFError) as error:
+                raise ValueError(f"{getattr(graph, 'name', 'the graph')} is not a readable graph file ({error})"
+                                 ) from error
+            mask = np.zeros(len(nodes), dtype=bool)
+            mask[retired] = True
+            if hnsw.d != dim or hnsw.ntotal != len(nodes) or not np.array_equal(nodes[~mask], ids):
+                raise ValueError(f"the graph holds {hnsw.ntotal} {hnsw.d}-dimensional vectors of other ids, expected "
                                  f"{len(ids)} of {dim}")
+            index = cls.__new__(cls)
+            index.dim, index.approximate, index._ids, index._retired = dim, True, nodes, mask
             index._storage = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
                                                         faiss.METRIC_INNER_PRODUCT)
-            _fill_fp16(index._storage, vectors, len(ids), dim)
+            _fill_fp16(index._storage, vectors, np.flatnonzero(~mask), len(nodes), dim,
+                       extra=(retired, retired_vectors))
             hnsw.storage, hnsw.own_fields = index._storage, False
             index._index = hnsw
+        index._selector_changed()
         index.set_ef_search(ef_search_for(len(index)))
         return index
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        """The vectors searched (the retired ones are not)."""
+        return int(self._index.ntotal) - int(self._retired.sum())
+
+    @property
+    def retired(self) -> int:
+        """Vectors removed but kept in the HNSW graph as waypoints, until it is built again."""
+        return int(self._retired.sum())
 
     def ids(self) -> np.ndarray:
         """Every id held, sorted: a store and its vector index agree when their ids are the same."""
-        return self._ids.copy()
+        return self._ids[~self._retired]
 
     def vectors(self) -> np.ndarray:
         """Every vector held (float32, as float16 kept them), in the order of ids()."""
-        return self._index.reconstruct_n(0, len(self)) if len(self) else np.zeros((0, self.dim), np.float32)
+        total = int(self._index.ntotal)
+        every = self._index.reconstruct_n(0, total) if total else np.zeros((0, self.dim), np.float32)
+        return every[~self._retired] if self._retired.any() else every
 
     def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         """Add vectors under the given ids (new ones). Past APPROX_MIN_VECTORS an exact index becomes HNSW."""
@@ -145,33 +168,53 @@ class VectorIndex:
         order = np.argsort(ids, kind="stable")
         ids, vectors = ids[order], vectors[order]
         if len(np.unique(ids)) != len(ids) or np.isin(ids, self._ids).any():
-            raise ValueError("ids must be new and unique")
+            raise ValueError("ids must be new and unique")  # a retired id too: the graph still holds it
         approximate = self.approximate or len(self) + len(ids) >= APPROX_MIN_VECTORS
         if len(self._ids) and ids[0] < self._ids[-1] or approximate != self.approximate:
             # Out of order (or growing into HNSW): positions must follow ids, so the index is made again.
-            merged = np.concatenate([self._ids, ids])
+            merged = np.concatenate([self.ids(), ids])
             order = np.argsort(merged, kind="stable")
             ids, vectors = merged[order], np.vstack([self.vectors(), vectors])[order]
             self._rebuild(approximate)
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         self._index.add(vectors)
         self._ids = np.concatenate([self._ids, ids])
+        self._retired = np.concatenate([self._retired, np.zeros(len(ids), dtype=bool)])
         self.set_ef_search(ef_search_for(len(self)))
 
     def _rebuild(self, approximate: bool) -> None:
         self.approximate, self._storage = approximate, None
-        self._ids = np.zeros(0, dtype=np.int64)
+        self._ids, self._retired = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
         self._index = _new_faiss_index(self.dim, approximate)
+        self._selector_changed()
 
     def remove(self, ids: np.ndarray | list[int]) -> None:
-        """Remove vectors by id. The index is made again from the vectors it keeps: positions must follow ids
-        (and HNSW cannot delete in place); a copy of float16 vectors, and a new graph for HNSW."""
-        keep = ~np.isin(self._ids, np.asarray(ids, dtype=np.int64))
-        if keep.all():
+        """Remove vectors by id. HNSW retires them (searches skip them; the graph keeps them as waypoints) until
+        MAX_RETIRED_SHARE of its vectors are retired, then the graph is built again from the live ones. An exact
+        index is made again from the vectors it keeps (a copy of float16 vectors: positions must follow ids)."""
+        removing = np.isin(self._ids, np.asarray(ids, dtype=np.int64)) & ~self._retired
+        if not removing.any():
             return
-        kept_ids, kept_vectors = self._ids[keep], self.vectors()[keep]
+        if self.approximate and (self._retired | removing).sum() <= MAX_RETIRED_SHARE * len(self._ids):
+            self._retired = self._retired | removing
+            self._selector_changed()
+            self.set_ef_search(ef_search_for(len(self)))
+            return
+        keep = ~(self._retired | removing)
+        kept_ids, kept_vectors = self._ids[keep], self._index.reconstruct_n(0, int(self._index.ntotal))[keep]
         self._rebuild(self.approximate)
         self.add(kept_ids, kept_vectors)
+
+    def _selector_changed(self) -> None:
+        """Make the search parameters that skip the retired vectors (none while nothing is retired). The
+        selector is kept here: FAISS holds only a pointer to it."""
+        if not self._retired.any():
+            self._search_params = None
+            return
+        # IDSelectorBitmap reads bit i of byte i // 8, least significant bit first: numpy's "little" order.
+        self._live_bits = np.packbits(~self._retired, bitorder="little")
+        self._selector = faiss.IDSelectorBitmap(len(self._live_bits), faiss.swig_ptr(self._live_bits))  # bytes
+        self._search_params = faiss.SearchParametersHNSW(sel=self._selector)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """Return, per query, up to k (id, score) pairs, best first; k may exceed the index size."""
@@ -181,7 +224,11 @@ class VectorIndex:
             return [[] for _ in range(len(queries))]
         if len(queries) <= FEW_QUERIES:
             faiss.omp_set_num_threads(1)
-        scores, positions = self._index.search(queries, k)
+        if self._search_params is None:
+            scores, positions = self._index.search(queries, k)
+        else:
+            self._search_params.efSearch = self._index.hnsw.efSearch
+            scores, positions = self._index.search(queries, k, params=self._search_params)
         return [
             [(int(self._ids[p]), float(s)) for p, s in zip(row_positions, row_scores, strict=True) if p != -1]
             for row_positions, row_scores in zip(positions, scores, strict=True)
@@ -206,7 +253,9 @@ class VectorIndex:
         """Return an independent copy, to update while readers keep searching this one."""
         twin = VectorIndex.__new__(VectorIndex)
         twin.dim, twin.approximate, twin._ids, twin._storage = self.dim, self.approximate, self._ids.copy(), None
+        twin._retired = self._retired.copy()
         twin._index = faiss.clone_index(self._index)  # an HNSW clone owns a clone of its storage
+        twin._selector_changed()
         return twin
 
     def save(self, graph: str | Path) -> bool:
@@ -217,32 +266,69 @@ class VectorIndex:
         if not self.approximate:
             graph.unlink(missing_ok=True)
             return False
-        replace_atomically(graph, lambda tmp: faiss.write_index(self._index, str(tmp), faiss.IO_FLAG_SKIP_STORAGE))
+        replace_atomically(graph, self._write_graph)
         return True
 
+    def _write_graph(self, path: Path) -> None:
+        """The graph file (GRAPH_MAGIC): what restore() needs besides the live vectors the caller keeps."""
+        retired = np.flatnonzero(self._retired)
+        retired_vectors = np.vstack([self._index.reconstruct(int(p)) for p in retired]) if len(retired) \
+            else np.zeros((0, self.dim), dtype=np.float32)
+        with path.open("wb") as file:
+            file.write(GRAPH_MAGIC)
+            for array in (self._ids, retired.astype(np.int64), retired_vectors.astype(np.float16)):
+                np.save(file, array, allow_pickle=False)
+            faiss.write_index(self._index, faiss.PyCallbackIOWriter(file.write), faiss.IO_FLAG_SKIP_STORAGE)
 
-def _fill_fp16(index: faiss.IndexScalarQuantizer, vectors: Iterable[np.ndarray], count: int, dim: int) -> None:
-    """Fill an empty fp16 index with `count` vectors given in chunks, written straight into its codes: a
-    float16 vector's bytes are its fp16 code. Allocated once at the full size; adding chunk by chunk grew the
-    codes by doubling, and a million vectors (768 MB) peaked at about three times that while being copied."""
+
+def _read_graph(file: BinaryIO) -> tuple[np.ndarray, np.ndarray, np.ndarray, faiss.IndexHNSW]:
+    """(node ids, retired positions, their vectors, the graph without vectors) from a file _write_graph wrote."""
+    if file.read(len(GRAPH_MAGIC)) != GRAPH_MAGIC:
+        raise ValueError("not a graph file of this version")
+    nodes, retired, retired_vectors = (np.load(file, allow_pickle=False) for _ in range(3))
+    if nodes.dtype != np.int64 or retired.dtype != np.int64 or len(retired) != len(retired_vectors) or \
+            (len(retired) and (retired.min() < 0 or retired.max() >= len(nodes))):
+        raise ValueError("its node list is damaged")
+    # read_index returns the owning proxy of the most derived class (a downcast_index proxy would not own it,
+    # and the index would be freed under it). Read through the open file: the one whose bytes the caller checked.
+    hnsw = faiss.read_index(faiss.PyCallbackIOReader(file.read), faiss.IO_FLAG_SKIP_STORAGE)
+    if not isinstance(hnsw, faiss.IndexHNSW):
+        raise ValueError("it holds no HNSW graph")
+    return nodes, retired, retired_vectors, hnsw
+
+
+def _fill_fp16(index: faiss.IndexScalarQuantizer, vectors: Iterable[np.ndarray], positions: np.ndarray, count: int,
+               dim: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """Fill an empty fp16 index of `count` vectors: `vectors`, given in chunks, go to `positions` in order, and
+    `extra` (positions, vectors) to theirs. Written straight into its codes: a float16 vector's bytes are its
+    fp16 code. Allocated once at the full size; adding chunk by chunk grew the codes by doubling, and a million
+    vectors (768 MB) peaked at about three times that while being copied."""
     size = count * dim * 2
     index.codes.resize(size)
-    codes = faiss.rev_swig_ptr(index.codes.data(), size) if size else np.zeros(0, dtype=np.uint8)
+    codes = (faiss.rev_swig_ptr(index.codes.data(), size) if size else np.zeros(0, dtype=np.uint8)
+             ).reshape(count, 2 * dim)
     filled = 0
     for chunk in vectors:
-        chunk = np.ascontiguousarray(chunk, dtype=np.float16)
-        if chunk.ndim != 2 or chunk.shape[1] != dim:
-            raise ValueError(f"expected vectors of shape (n, {dim}), got {chunk.shape}")
-        if not np.isfinite(chunk).all():
-            raise ValueError("vectors contain NaN or infinity (or values beyond float16's range)")
-        raw = chunk.view(np.uint8).ravel()
-        if filled + len(raw) > size:
-            raise ValueError(f"{count} ids but more vectors")
-        codes[filled:filled + len(raw)] = raw
-        filled += len(raw)
-    if filled != size:
-        raise ValueError(f"{count} ids but {filled // (2 * dim)} vectors")
+        rows = _fp16_rows(chunk, dim)
+        if filled + len(rows) > len(positions):
+            raise ValueError(f"{len(positions)} ids but more vectors")
+        codes[positions[filled:filled + len(rows)]] = rows
+        filled += len(rows)
+    if filled != len(positions):
+        raise ValueError(f"{len(positions)} ids but {filled} vectors")
+    if extra is not None and len(extra[0]):
+        codes[extra[0]] = _fp16_rows(extra[1], dim)
     index.ntotal = count
+
+
+def _fp16_rows(chunk: np.ndarray, dim: int) -> np.ndarray:
+    """A chunk of vectors as rows of fp16 code bytes."""
+    chunk = np.ascontiguousarray(chunk, dtype=np.float16)
+    if chunk.ndim != 2 or chunk.shape[1] != dim:
+        raise ValueError(f"expected vectors of shape (n, {dim}), got {chunk.shape}")
+    if not np.isfinite(chunk).all():
+        raise ValueError("vectors contain NaN or infinity (or values beyond float16's range)")
+    return chunk.view(np.uint8).reshape(len(chunk), 2 * dim)
 
 
 def _new_faiss_index(dim: int, approximate: bool) -> faiss.Index:

@@ -236,7 +236,8 @@ class Library:
                 updated.remove(removed_ids)
                 self._vectors, self._vectors_on_disk_stale = updated, True
                 raise
-            # Removed once, after every batch: HNSW cannot delete in place and rebuilds its graph on each removal.
+            # Removed once, after every batch: HNSW retires removed vectors, and rebuilds its graph once a tenth
+            # of it is retired (embeddings/index.py); one removal at the end rebuilds it at most once.
             updated.remove(removed_ids)
             # The manifest and graph are written once, at the end: the graph is rebuilt from the store if a build
             # dies between batches (qa/index/folder.py load_vectors), instead of being rewritten after every batch.

@@ -105,6 +105,24 @@ def test_an_exact_index_has_no_file_and_a_truncated_graph_is_rebuilt_from_the_st
     assert library.search("tiger cubs", top_k=1)[0].article_id == "zoo" and library.vector_ids_match_the_store()
 
 
+def test_removing_an_article_from_an_hnsw_index_keeps_its_graph(articles: Path, tmp_path: Path, encoder: Encoder,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Removed sentences are retired in the graph (not rebuilt), and a reader opening the folder restores them
+    from the graph file, since the store no longer holds their vectors."""
+    monkeypatch.setattr("embeddings.index.APPROX_MIN_VECTORS", 1)
+    monkeypatch.setattr("embeddings.index.MAX_RETIRED_SHARE", 0.5)  # 3 of 15 sentences: past the shipped tenth
+    index_dir = tmp_path / "i.idx"
+    library = Library.build(articles, index_dir, encoder)
+    graph_nodes = library._vectors.parts[0]._index.ntotal
+    assert library.remove(["zoo"]) == 1
+    part = library._vectors.parts[0]
+    assert (part.retired, part._index.ntotal) == (3, graph_nodes) and files_agree(index_dir)
+    reopened = Library.open(index_dir, encoder)
+    assert reopened._vectors.parts[0].retired == 3 and reopened.vector_ids_match_the_store()
+    assert _same_vectors(library, reopened)
+    assert all(c.article_id != "zoo" for c in reopened.search("twin tiger cubs named Sun and Moon", top_k=15))
+
+
 def test_index_from_another_model_is_refused(articles: Path, tmp_path: Path, encoder: Encoder) -> None:
     index_dir = tmp_path / "i.idx"
     Library.build(articles, index_dir, encoder)

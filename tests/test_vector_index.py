@@ -176,3 +176,34 @@ def test_vectors_are_kept_as_float16(tmp_path: Path) -> None:
     exact = vectors @ vectors[:5].T
     for q in range(5):  # float16 finds the float32 top 5 on these vectors
         assert [i for i, _ in new.search(vectors[q:q + 1], 5)[0]] == list(np.argsort(-exact[:, q])[:5])
+
+
+def test_removing_from_hnsw_retires_vectors_until_a_tenth_then_rebuilds(tmp_path: Path) -> None:
+    """A removal keeps the graph (rebuilding it takes minutes at a million vectors): the removed vectors stay as
+    waypoints, skipped by every search and kept in the graph file, since the caller's store no longer has them."""
+    vectors, ids = unit_vectors(1000, dim=16), np.arange(1000) * 2 + 7
+    index = VectorIndex(16, approximate=True)
+    index.add(ids, vectors)
+    graph_nodes = index._index.ntotal
+    removed = ids[::25]  # 40 of 1,000: under MAX_RETIRED_SHARE
+    index.remove(removed)
+    assert index.retired == 40 and len(index) == 960 and index._index.ntotal == graph_nodes
+    assert not np.isin(removed, index.ids()).any() and len(index.vectors()) == 960
+    results = index.search(vectors, 10)
+    assert not np.isin([i for row in results for i, _ in row], removed).any()
+    assert all(row[0][0] == ids[n] for n, row in enumerate(results) if ids[n] not in removed)
+    with pytest.raises(ValueError, match="new and unique"):  # the graph still holds a retired id
+        index.add(removed[:1], vectors[:1])
+    # Saved and restored from the live vectors alone (as the store gives them): the same graph, the same answers.
+    index.save(tmp_path / "g.faiss")
+    live = ~np.isin(ids, removed)
+    restored = VectorIndex.restore(ids[live], [vectors[live][:500], vectors[live][500:]], 16,
+                                   graph=tmp_path / "g.faiss")
+    assert restored.retired == 40 and np.array_equal(restored.ids(), ids[live])
+    assert restored.search(vectors, 10) == results
+    with pytest.raises(ValueError, match="other ids"):  # the graph was made for other live ids
+        VectorIndex.restore(ids[:960], [vectors[:960]], 16, graph=tmp_path / "g.faiss")
+    # Past a tenth retired, the graph is built again from the live vectors.
+    restored.remove(ids[live][:70])
+    assert restored.retired == 0 and len(restored) == 890 and restored._index.ntotal == 890
+    assert restored.search(vectors[live][100:101], 1)[0][0][0] == ids[live][100]
