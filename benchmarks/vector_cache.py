@@ -52,6 +52,11 @@ class VectorCache:
     def __len__(self) -> int:
         return len(self._rows)
 
+    @property
+    def vectors(self) -> np.ndarray:
+        """Every cached vector (float16), in the order they were cached."""
+        return self._vectors
+
     def __contains__(self, text: str) -> bool:
         return key(text) in self._rows
 
