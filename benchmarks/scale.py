@@ -67,9 +67,12 @@ def build(size: int, corpus: Path, cached: bool = False) -> tuple[Path, dict]:
 
     folder = ROOT / ".qa" / "scale" / f"library-{size}.idx"
     stats_file = folder.with_suffix(".build.json")
-    if stats_file.exists() and (folder / MANIFEST).exists() \
-            and json.loads((folder / MANIFEST).read_text())["format_version"] == FORMAT_VERSION:
-        return folder, json.loads(stats_file.read_text())
+    if stats_file.exists() and (folder / MANIFEST).exists():
+        manifest, stats = json.loads((folder / MANIFEST).read_text()), json.loads(stats_file.read_text())
+        # A finished build of this format: a killed one leaves a manifest of this format over fewer sentences.
+        if manifest["format_version"] == FORMAT_VERSION and manifest["sentences"] == stats["sentences"]:
+            return folder, stats
+    stats_file.unlink(missing_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
     articles = own_articles() + (distractors(corpus, size) if size else [])
     encoder = load_encoder()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -102,41 +102,62 @@ class VectorIndex:
 
     @classmethod
     def restore(cls, ids: np.ndarray, vectors: Iterable[np.ndarray], dim: int,
-                graph: Path | BinaryIO | None = None) -> VectorIndex:
+                graph: Path | BinaryIO | None = None, catch_up: bool = False) -> VectorIndex:
         """The index over `ids` (ascending) and their `vectors`, given in chunks in the same order (float16 or
         float32; chunks keep a million vectors from being held twice). With `graph` (a file `save` wrote for these
         vectors), search runs on that graph, with the vectors it retired; without it, an exact index is built.
-        ValueError if the graph is unreadable or was made for other ids or another dimension."""
+        ValueError if the graph is unreadable or was made for other ids or another dimension.
+
+        `catch_up`: the graph may be older than `ids` (a build was interrupted, or is still running): ids added
+        since, all newer than the graph's, are added to it, and ids removed since are retired, with zero vectors
+        (the graph file kept no vector of theirs), instead of the whole graph being built again."""
         ids = _check_ids(ids, len(ids))
         if len(ids) > 1 and not (np.diff(ids) > 0).all():
             raise ValueError("ids must be given in ascending order, as the graph was built")
         if graph is None:
             index = cls(dim)
             index._ids, index._retired = ids, np.zeros(len(ids), dtype=bool)
-            _fill_fp16(index._index, vectors, np.arange(len(ids)), len(ids), dim)
-        else:
-            if isinstance(graph, Path):
-                with graph.open("rb") as file:
-                    return cls.restore(ids, vectors, dim, file)
-            try:
-                nodes, retired, retired_vectors, hnsw = _read_graph(graph)
-            except (RuntimeError, ValueError, OSError, EOFError) as error:
-                raise ValueError(f"{getattr(graph, 'name', 'the graph')} is not a readable graph file ({error})"
-                                 ) from error
-            mask = np.zeros(len(nodes), dtype=bool)
-            mask[retired] = True
-            if hnsw.d != dim or hnsw.ntotal != len(nodes) or not np.array_equal(nodes[~mask], ids):
-                raise ValueError(f"the graph holds {hnsw.ntotal} {hnsw.d}-dimensional vectors of other ids, expected "
-                                 f"{len(ids)} of {dim}")
-            index = cls.__new__(cls)
-            index.dim, index.approximate, index._ids, index._retired = dim, True, nodes, mask
-            index._storage = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
-                                                        faiss.METRIC_INNER_PRODUCT)
-            _fill_fp16(index._storage, vectors, np.flatnonzero(~mask), len(nodes), dim,
-                       extra=(retired, retired_vectors))
-            hnsw.storage, hnsw.own_fields = index._storage, False
-            index._index = hnsw
+            _fill_fp16(index._index, iter(vectors), np.arange(len(ids)), len(ids), dim)
+            index._selector_changed()
+            index.set_ef_search(ef_search_for(len(index)))
+            return index
+        if isinstance(graph, Path):
+            with graph.open("rb") as file:
+                return cls.restore(ids, vectors, dim, file, catch_up)
+        try:
+            nodes, retired, retired_vectors, hnsw = _read_graph(graph)
+        except (RuntimeError, ValueError, OSError, EOFError) as error:
+            raise ValueError(f"{getattr(graph, 'name', 'the graph')} is not a readable graph file ({error})"
+                             ) from error
+        mask = np.zeros(len(nodes), dtype=bool)
+        mask[retired] = True
+        if hnsw.d != dim or hnsw.ntotal != len(nodes):
+            raise ValueError(f"the graph holds {hnsw.ntotal} {hnsw.d}-dimensional vectors, expected {len(ids)} of "
+                             f"{dim}")
+        in_graph = np.isin(ids, nodes)
+        gone = ~mask & ~np.isin(nodes, ids)  # live in the graph, no longer in the store
+        newer = ids[~in_graph]
+        # Positions follow ids, so the graph can take only ids newer than all of its own; a retired id never
+        # comes back (the store never reuses one).
+        can_catch_up = catch_up and not np.isin(ids, nodes[mask]).any() and \
+            (not len(newer) or not len(nodes) or newer[0] > nodes[-1])
+        if not np.array_equal(nodes[~mask], ids) and not can_catch_up:
+            raise ValueError(f"the graph holds {hnsw.ntotal} {hnsw.d}-dimensional vectors of other ids, expected "
+                             f"{len(ids)} of {dim}")
+        index = cls.__new__(cls)
+        index.dim, index.approximate, index._ids, index._retired = dim, True, nodes, mask | gone
+        index._storage = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        chunks = _Rest(vectors)
+        _fill_fp16(index._storage, chunks, np.flatnonzero(~mask & ~gone), len(nodes), dim,
+                   extra=(retired, retired_vectors))
+        hnsw.storage, hnsw.own_fields = index._storage, False
+        index._index = hnsw
         index._selector_changed()
+        rest = [np.asarray(chunk, dtype=np.float32) for chunk in chunks]  # the vectors of the ids added since
+        if sum(map(len, rest)) != len(newer):
+            raise ValueError(f"{len(ids)} ids but {len(ids) - len(newer) + sum(map(len, rest))} vectors")
+        if len(newer):
+            index.add(newer, np.vstack(rest))
         index.set_ef_search(ef_search_for(len(index)))
         return index
 
@@ -180,6 +201,7 @@ class VectorIndex:
         self._index.add(vectors)
         self._ids = np.concatenate([self._ids, ids])
         self._retired = np.concatenate([self._retired, np.zeros(len(ids), dtype=bool)])
+        self._selector_changed()  # the selector's bitmap must cover the new positions, or searches skip them
         self.set_ef_search(ef_search_for(len(self)))
 
     def _rebuild(self, approximate: bool) -> None:
@@ -297,28 +319,54 @@ def _read_graph(file: BinaryIO) -> tuple[np.ndarray, np.ndarray, np.ndarray, fai
     return nodes, retired, retired_vectors, hnsw
 
 
-def _fill_fp16(index: faiss.IndexScalarQuantizer, vectors: Iterable[np.ndarray], positions: np.ndarray, count: int,
+def _fill_fp16(index: faiss.IndexScalarQuantizer, chunks: Iterator[np.ndarray], positions: np.ndarray, count: int,
                dim: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-    """Fill an empty fp16 index of `count` vectors: `vectors`, given in chunks, go to `positions` in order, and
-    `extra` (positions, vectors) to theirs. Written straight into its codes: a float16 vector's bytes are its
-    fp16 code. Allocated once at the full size; adding chunk by chunk grew the codes by doubling, and a million
-    vectors (768 MB) peaked at about three times that while being copied."""
+    """Fill an empty fp16 index of `count` vectors: the first len(positions) vectors of `chunks` go to
+    `positions` in order (a chunk that runs past them is split, and its rest is the next chunk the iterator
+    gives), and `extra` (positions, vectors) to theirs. Written straight into its codes: a float16 vector's bytes
+    are its fp16 code. Allocated once at the full size; adding chunk by chunk grew the codes by doubling, and a
+    million vectors (768 MB) peaked at about three times that while being copied."""
     size = count * dim * 2
     index.codes.resize(size)
     codes = (faiss.rev_swig_ptr(index.codes.data(), size) if size else np.zeros(0, dtype=np.uint8)
              ).reshape(count, 2 * dim)
-    filled = 0
-    for chunk in vectors:
-        rows = _fp16_rows(chunk, dim)
-        if filled + len(rows) > len(positions):
-            raise ValueError(f"{len(positions)} ids but more vectors")
-        codes[positions[filled:filled + len(rows)]] = rows
-        filled += len(rows)
-    if filled != len(positions):
-        raise ValueError(f"{len(positions)} ids but {filled} vectors")
+    filled, wanted = 0, len(positions)
     if extra is not None and len(extra[0]):
         codes[extra[0]] = _fp16_rows(extra[1], dim)
+    while filled < wanted:
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        rows = _fp16_rows(chunk, dim)
+        if filled + len(rows) > wanted:
+            if not isinstance(chunks, _Rest):
+                raise ValueError(f"{wanted} ids but more vectors")
+            chunks.put_back(chunk[wanted - filled:])
+            rows = rows[:wanted - filled]
+        codes[positions[filled:filled + len(rows)]] = rows
+        filled += len(rows)
+    if filled != wanted:
+        raise ValueError(f"{wanted} ids but {filled} vectors")
+    if not isinstance(chunks, _Rest) and next(chunks, None) is not None:
+        raise ValueError(f"{wanted} ids but more vectors")
     index.ntotal = count
+
+
+class _Rest:
+    """An iterator of chunks that can take back the part of a chunk not used yet."""
+
+    def __init__(self, chunks: Iterable[np.ndarray]) -> None:
+        self._chunks, self._back = iter(chunks), []
+
+    def __iter__(self) -> _Rest:
+        return self
+
+    def __next__(self) -> np.ndarray:
+        return self._back.pop() if self._back else next(self._chunks)
+
+    def put_back(self, chunk: np.ndarray) -> None:
+        if len(chunk):
+            self._back.append(chunk)
 
 
 def _fp16_rows(chunk: np.ndarray, dim: int) -> np.ndarray:

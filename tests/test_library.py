@@ -318,3 +318,38 @@ def test_a_build_commits_in_batches_and_a_failure_keeps_the_batches_before_it(
     plan = reopened.add_articles(articles)
     assert sorted(a.article_id for a in plan.added) == ["a3", "a4", "a5"] and plan.unchanged == 3
     assert files_agree(tmp_path / "batches.idx")
+
+
+def test_a_graph_behind_an_interrupted_update_catches_up_instead_of_being_rebuilt(
+        tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """An update killed after some batches leaves the HNSW graph behind the store: the next open adds the
+    committed sentences to the saved graph instead of building it again (minutes at a million)."""
+    import qa.library
+    from qa.ingest.articles import Article
+
+    monkeypatch.setattr("embeddings.index.APPROX_MIN_VECTORS", 1)
+    monkeypatch.setattr(qa.library, "SYNC_BATCH_SENTENCES", 4)
+    articles = [Article(f"a{n}", f"Story {n}", f"Story {n}\n\nThe ferry number {n} sailed at dawn. It carried "
+                        f"{n * 10} passengers. The crew cheered.", f"mem:{n}") for n in range(6)]
+    library = Library.create(tmp_path / "behind.idx", encoder)
+    library.add_articles(articles[:3])
+    graph_nodes = library._vectors.parts[0]._index.ntotal
+    real_add = library.store.add_article
+
+    def failing_add(db, article, vectors):  # the last article's batch fails, as a killed update would stop
+        if article.article.article_id == "a5":
+            raise RuntimeError("stopped")
+        return real_add(db, article, vectors)
+
+    monkeypatch.setattr(library.store, "add_article", failing_add)
+    with pytest.raises(RuntimeError, match="stopped"):
+        library.add_articles(articles)
+    caplog.clear()
+    reopened = Library.open(tmp_path / "behind.idx", encoder)
+    assert "rebuilding" not in caplog.text
+    part = reopened._vectors.parts[0]
+    assert part.approximate and part._index.ntotal == graph_nodes + 8 and reopened.vector_ids_match_the_store()
+    assert reopened.search("How many passengers did ferry number 4 carry?", top_k=1)[0].article_id == "a4"
+    monkeypatch.setattr(reopened.store, "add_article", real_add)
+    plan = reopened.add_articles(articles)
+    assert [a.article_id for a in plan.added] == ["a5"] and files_agree(tmp_path / "behind.idx")

@@ -194,6 +194,11 @@ def test_removing_from_hnsw_retires_vectors_until_a_tenth_then_rebuilds(tmp_path
     assert all(row[0][0] == ids[n] for n, row in enumerate(results) if ids[n] not in removed)
     with pytest.raises(ValueError, match="new and unique"):  # the graph still holds a retired id
         index.add(removed[:1], vectors[:1])
+    newer = unit_vectors(5, dim=16, seed=9)  # added after a retirement: searched like the others
+    index.add(np.arange(5) + 5000, newer)
+    assert [row[0][0] for row in index.search(newer, 1)] == list(range(5000, 5005))
+    vectors, ids = np.vstack([vectors, newer]), np.concatenate([ids, np.arange(5) + 5000])
+    results = index.search(vectors, 10)
     # Saved and restored from the live vectors alone (as the store gives them): the same graph, the same answers.
     index.save(tmp_path / "g.faiss")
     live = ~np.isin(ids, removed)
@@ -205,5 +210,31 @@ def test_removing_from_hnsw_retires_vectors_until_a_tenth_then_rebuilds(tmp_path
         VectorIndex.restore(ids[:960], [vectors[:960]], 16, graph=tmp_path / "g.faiss")
     # Past a tenth retired, the graph is built again from the live vectors.
     restored.remove(ids[live][:70])
-    assert restored.retired == 0 and len(restored) == 890 and restored._index.ntotal == 890
+    assert restored.retired == 0 and len(restored) == 895 and restored._index.ntotal == 895
     assert restored.search(vectors[live][100:101], 1)[0][0][0] == ids[live][100]
+
+
+def test_a_graph_older_than_the_store_catches_up_instead_of_being_rebuilt(tmp_path: Path) -> None:
+    """A build interrupted (or still running) past a committed batch leaves the graph behind the store: it takes
+    in the ids added since (all newer than its own) and retires the removed ones."""
+    vectors, ids = unit_vectors(600, dim=16), np.arange(600) * 2
+    index = VectorIndex(16, approximate=True)
+    index.add(ids[:400], vectors[:400])
+    index.save(tmp_path / "g.faiss")
+    graph_nodes = index._index.ntotal
+    # The store now: 10 of the graph's sentences deleted, 200 newer ones added.
+    now = np.concatenate([ids[10:400], ids[400:]])
+    chunks = [vectors[10:300], vectors[300:]]  # a chunk runs across the graph's last id
+    with pytest.raises(ValueError, match="other ids"):
+        VectorIndex.restore(now, chunks, 16, graph=tmp_path / "g.faiss")
+    caught_up = VectorIndex.restore(now, iter(chunks), 16, graph=tmp_path / "g.faiss", catch_up=True)
+    assert np.array_equal(caught_up.ids(), now) and caught_up.retired == 10
+    assert caught_up._index.ntotal == graph_nodes + 200  # the graph kept, not built again
+    found = [row[0][0] for row in caught_up.search(vectors, 1)]
+    assert found[10:] == now.tolist() and not set(found[:10]) & set(ids[:10].tolist())
+    # Ids older than the graph's newest cannot be placed in it: that takes a rebuild.
+    with pytest.raises(ValueError, match="other ids"):
+        VectorIndex.restore(np.sort(np.concatenate([ids[:400], [3]])), [vectors[:401]], 16,
+                            graph=tmp_path / "g.faiss", catch_up=True)
+    with pytest.raises(ValueError, match="ids but"):
+        VectorIndex.restore(now, [vectors[11:]], 16, graph=tmp_path / "g.faiss", catch_up=True)

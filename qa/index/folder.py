@@ -175,9 +175,10 @@ def graph_checksums(manifest: dict) -> list[str | None]:
 def load_vectors(index_dir: Path, store: Store, manifest: dict) -> tuple[ShardedVectorIndex, bool]:
     """The vector index, and whether the files on disk are behind: a shard's graph damaged, changed since it was
     written (its sha256 differs from the manifest's) or older than the store, or the manifest older than the
-    store (a killed build); a stale graph is rebuilt in memory from the store's vectors, and the next write saves
-    the files. An exact shard is always made from the store (no file). The store is read in one snapshot, so a
-    writer committing meanwhile cannot pair ids with another batch's vectors."""
+    store (a killed build); a graph older than the store catches up with it in memory (VectorIndex.restore's
+    catch_up), a damaged one is rebuilt from the store's vectors, and the next write saves the files. An exact
+    shard is always made from the store (no file). The store is read in one snapshot, so a writer committing
+    meanwhile cannot pair ids with another batch's vectors."""
     shards, dim = shard_count(manifest), manifest["dim"]
     with store.snapshot():
         generation = int(store.get_setting("generation") or 0)
@@ -195,13 +196,15 @@ def _load_shard(path: Path, checksum: str | None, store: Store, shard: tuple[int
     if not checksum:
         return VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim), False
     try:
-        if store_is_newer:
-            raise ValueError("older than the store (an update was interrupted)")
         with path.open("rb") as graph:  # hashed and read through one open file: a graph renamed in meanwhile
             if sha256_of(graph) != checksum:  # by a writer is neither checked nor loaded
                 raise ValueError("its sha256 differs from the manifest's (the file was changed or damaged)")
             graph.seek(0)
-            return VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim, graph=graph), False
+            # Older than the store (a build interrupted, or still running, past a committed batch): the graph
+            # takes in the sentences added since and retires the removed ones, rather than being built again
+            # (minutes at a million); the next write saves it.
+            return VectorIndex.restore(ids, store.vector_chunks(dim, shard=shard), dim, graph=graph,
+                                       catch_up=store_is_newer), store_is_newer
     except (ValueError, OSError) as error:
         problem = str(error)
     logger.warning("Vector graph %s: %s; rebuilding it from the store", path, problem)
