@@ -20,6 +20,7 @@ bench-scale:
 	.venv/bin/python -m benchmarks.vector_cache --sentences 1000000
 	.venv/bin/python -m benchmarks.scale --sizes 100000 1000000 --vector-cache
 	.venv/bin/python -m benchmarks.ann_choice --index .qa/scale/library-1000000.idx
+	.venv/bin/python -m benchmarks.hnsw_removal --vectors 100000
 	.venv/bin/python -m benchmarks.shards --index .qa/scale/library-100000.idx
 	.venv/bin/python -m benchmarks.ray_build --sentences 5000
 fit:
