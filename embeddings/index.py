@@ -48,12 +48,13 @@ def ef_search_for(count: int) -> int:
     return int(min(HNSW_EF_SEARCH_MAX, max(HNSW_EF_SEARCH_MIN, count * HNSW_EF_SEARCH_PER_VECTOR)))
 
 
-def _check_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+def _check_vectors(vectors: np.ndarray, dim: int, dtype: type = np.float32) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=dtype)
     if vectors.ndim != 2 or vectors.shape[1] != dim:
         raise ValueError(f"expected vectors of shape (n, {dim}), got {vectors.shape}")
     if not np.isfinite(vectors).all():
-        raise ValueError("vectors contain NaN or infinity")
+        beyond = " (or values beyond float16's range)" if dtype is np.float16 else ""
+        raise ValueError(f"vectors contain NaN or infinity{beyond}")
     return vectors
 
 
@@ -371,12 +372,7 @@ class _Rest:
 
 def _fp16_rows(chunk: np.ndarray, dim: int) -> np.ndarray:
     """A chunk of vectors as rows of fp16 code bytes."""
-    chunk = np.ascontiguousarray(chunk, dtype=np.float16)
-    if chunk.ndim != 2 or chunk.shape[1] != dim:
-        raise ValueError(f"expected vectors of shape (n, {dim}), got {chunk.shape}")
-    if not np.isfinite(chunk).all():
-        raise ValueError("vectors contain NaN or infinity (or values beyond float16's range)")
-    return chunk.view(np.uint8).reshape(len(chunk), 2 * dim)
+    return _check_vectors(chunk, dim, np.float16).view(np.uint8).reshape(len(chunk), 2 * dim)
 
 
 def _new_faiss_index(dim: int, approximate: bool) -> faiss.Index:
