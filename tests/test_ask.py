@@ -175,7 +175,8 @@ def test_default_library_answers_from_the_seeds() -> None:
     "agree about training, peacekeeping, military medicine, cyber security, defence industry and rescue?"])
 def test_a_question_sends_a_fixed_handful_of_sql_statements(seed_library: Library, question: str) -> None:
     """The evidence of every candidate comes from one bulk read, whatever the question's length (qa/search/evidence.py):
-    the full-text candidates, the rows, the articles, their word counts, the library's, the threshold."""
+    the searched words' sentence counts and the full-text candidates (on the full-text thread), the rows, the
+    articles, their word counts, the library's, the threshold."""
     # The full-text search runs on a pool thread with its own connection: trace every connection the store hands out.
     statements: list[str] = []
     traced: list = []
@@ -197,7 +198,7 @@ def test_a_question_sends_a_fixed_handful_of_sql_statements(seed_library: Librar
     assert answer.citations or answer.closest
     # FTS5's own reads beneath a query start with "--"; those of its first query on a connection name 'main'.
     sent = [sql for sql in statements if not sql.startswith("--") and "'main'." not in sql]
-    assert len(sent) == 6, sent
+    assert len(sent) == 7, sent
 
 
 JAPAN_SEED, ISRAEL_SEED = "000_455ed2948e93ac7b", "004_e8ce38fb4ece313b"

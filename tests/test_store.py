@@ -117,3 +117,17 @@ def test_reads_in_a_snapshot_see_one_moment(tmp_path: Path) -> None:
         assert reader.sentence_ids().tolist() == ids.tolist()
         assert sum(len(chunk) for chunk in reader.vector_chunks(4)) == len(ids)
     assert reader.sentence_ids().tolist() != ids.tolist()  # after it, the writer's commit is seen
+
+
+def test_the_full_text_search_leaves_out_a_word_too_common_to_score(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A word in more than COMMON_WORD_SENTENCES sentences is not searched when the question has a rarer one."""
+    store = Store(tmp_path / "store.sqlite")
+    harvest = _add(store, "farm", [f"The harvest of field {n} was early." for n in range(6)])
+    flood = _add(store, "river", ["The flood closed the road.", "The flood and the harvest came together."])
+    monkeypatch.setattr("qa.index.fulltext.COMMON_WORD_SENTENCES", 5)  # "harvest" is in 7 sentences
+    assert sorted(store.question_search(["harvest", "flood"], 10)) == sorted(flood)
+    # No rarer word: searched anyway (the road's sentence, by its window, which reaches the harvest).
+    assert sorted(store.question_search(["harvest"], 10)) == sorted(harvest + flood)
+    monkeypatch.setattr("qa.index.fulltext.COMMON_WORD_SENTENCES", 7)
+    assert sorted(store.question_search(["harvest", "flood"], 10)) == sorted(harvest + flood)  # not too common

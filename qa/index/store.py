@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.quantize import dim_of, from_int8, to_int8
-from qa.index.fulltext import MAX_BOUND_IDS, lexical_search
+from qa.index.fulltext import MAX_BOUND_IDS, lexical_search, question_search
 from qa.index.terms import ArticleTerm, CorpusStatistics, article_statistics
 from qa.ingest.annotated import AnnotatedArticle
 from qa.ingest.entities import Entity
@@ -183,6 +183,10 @@ class Store:
     def lexical_search(self, fts_query: str, limit: int) -> list[int]:
         """Full-text candidates (qa/index/fulltext.py), on this thread's connection."""
         return lexical_search(self._db(), fts_query, limit)
+
+    def question_search(self, words: Sequence[str], limit: int) -> list[int]:
+        """Full-text candidates for a question's words, the too common left out (qa/index/fulltext.py)."""
+        return question_search(self._db(), words, limit)
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from qa.index.fulltext import fts_query
 from qa.text import content_words, words
 
 MAX_QUESTION_CHARS = 1000
@@ -40,10 +41,14 @@ def check_top_k(top_k: object, maximum: int = MAX_TOP_K) -> int:
     return top_k
 
 
+def search_words(question: str) -> list[str]:
+    """The words of a question the full-text search looks for: its content words (all its words if it has none)."""
+    return (content_words(question) or words(question))[:MAX_QUERY_WORDS]
+
+
 def fts_query_for(question: str) -> str:
     """Quote each word so FTS5 syntax in a question ("AND", "*", quotes) is read as plain words."""
-    terms = content_words(question) or words(question)
-    return " OR ".join(f'"{term}"' for term in terms[:MAX_QUERY_WORDS])
+    return fts_query(search_words(question))
 
 
 def names_in(text: str) -> list[re.Match[str]]:

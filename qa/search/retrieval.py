@@ -20,7 +20,7 @@ from qa.search.answer_type import asked_kind
 from qa.search.confidence import CONFIDENCE_FEATURES, confidence_features
 from qa.search.evidence import QuestionEvidence, read_evidence
 from qa.search.hit import Hit
-from qa.search.question import MAX_QUERY_WORDS, check_top_k, clean_question, fts_query_for, name_units
+from qa.search.question import MAX_QUERY_WORDS, check_top_k, clean_question, name_units, search_words
 from qa.search.ranking_model import DEFAULT_MODEL_PATH, RankingModels, load_models
 from qa.search.scope import WHOLE_LIBRARY, SearchScope
 from qa.search.sentence_evidence import SENTENCE_FEATURES, question_stems, sentence_evidence
@@ -133,13 +133,13 @@ class Retriever:
     def candidates(self, question: str, settings: RetrievalSettings, article_ids: Collection[str] = ()
                    ) -> Candidates:
         """Gather dense and lexical candidates, and every sentence of `article_ids`, and compute each one's
-        evidence features: six SQL statements (one on the full-text thread), whatever the question's length and
+        evidence features: seven SQL statements (two on the full-text thread), whatever the question's length and
         the candidates' number."""
         # The full-text search runs in another thread while this one encodes the question and searches the vectors:
         # SQLite, ONNX Runtime and FAISS all release the GIL, so on two cores a question waits for the slower of the
         # two, not for both (BENCHMARKS.md, the query path).
-        lexical = _LEXICAL_POOL.submit(self.store.lexical_search, fts_query_for(question),
-                                            settings.lexical_candidates) if settings.mode != "dense" else None
+        lexical = _LEXICAL_POOL.submit(self.store.question_search, search_words(question),
+                                       settings.lexical_candidates) if settings.mode != "dense" else None
         query_vector = self.encoder.encode([question])
         ids: dict[int, None] = {}
         if settings.mode != "lexical":
