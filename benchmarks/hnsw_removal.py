@@ -46,14 +46,16 @@ def main(argv: list[str] | None = None) -> None:
     article = ids[first:first + ARTICLE]
 
     def timed_removal(share: float) -> float:
-        copy = index.copy()
+        copy, shipped = index.copy(), embeddings.index.MAX_RETIRED_SHARE
         embeddings.index.MAX_RETIRED_SHARE = share
-        began = time.perf_counter()
-        copy.remove(article)
-        return time.perf_counter() - began
+        try:
+            began = time.perf_counter()
+            copy.remove(article)
+            return time.perf_counter() - began
+        finally:
+            embeddings.index.MAX_RETIRED_SHARE = shipped
 
-    retire_s, rebuild_s = timed_removal(0.1), timed_removal(0.0)
-    embeddings.index.MAX_RETIRED_SHARE = 0.1
+    retire_s, rebuild_s = timed_removal(embeddings.index.MAX_RETIRED_SHARE), timed_removal(0.0)
 
     def recall(retired_share: float) -> tuple[float, float]:
         copy = index.copy()

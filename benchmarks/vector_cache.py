@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import sqlite3
 import time
@@ -104,11 +103,12 @@ def fill(sentences: int, seed_from: Path | None) -> None:
 
     cache = VectorCache()
     if seed_from and not len(cache):  # vectors a plain build already stored: the same encoder's (in 8 bits)
-        from qa.index.folder import FORMAT_VERSION, MANIFEST
+        from qa.index.folder import read_manifest
 
-        found = json.loads((seed_from / MANIFEST).read_text())["format_version"]
-        if found != FORMAT_VERSION:  # format 7 kept float16: read as 8 bits, its rows would decode as garbage
-            raise SystemExit(f"{seed_from} is index format {found}; --seed-from reads format {FORMAT_VERSION}")
+        try:  # another format (7 kept float16) would decode as garbage as 8 bits
+            read_manifest(seed_from)
+        except (FileNotFoundError, ValueError) as error:
+            raise SystemExit(f"--seed-from {seed_from}: {error}") from error
         with sqlite3.connect(f"file:{seed_from / 'store.sqlite'}?mode=ro", uri=True) as db:
             rows = db.execute("SELECT text, vector FROM sentences").fetchall()
         vectors = from_int8(b"".join(v for _, v in rows), dim_of(rows[0][1])) if rows else np.zeros((0, 0))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -91,6 +91,7 @@ class VectorIndex:
         self._ids = np.zeros(0, dtype=np.int64)  # FAISS position -> our id, ascending (retired ones too)
         self._retired = np.zeros(0, dtype=bool)  # FAISS position -> retired (removed, still in the HNSW graph)
         self._search_params: faiss.SearchParametersHNSW | None = None  # skips the retired, when there are any
+        self._retired_count = 0  # kept with the mask: len() is read on every search
         self._storage: faiss.Index | None = None  # a graph's vectors, attached by restore(): kept alive here
         self._index = _new_faiss_index(dim, approximate)
 
@@ -118,7 +119,10 @@ class VectorIndex:
         if graph is None:
             index = cls(dim)
             index._ids, index._retired = ids, np.zeros(len(ids), dtype=bool)
-            _fill_fp16(index._index, iter(vectors), np.arange(len(ids)), len(ids), dim)
+            chunks = _Rest(vectors)
+            _fill_fp16(index._index, chunks, np.arange(len(ids)), len(ids), dim)
+            if next(chunks, None) is not None:
+                raise ValueError(f"{len(ids)} ids but more vectors")
             index._selector_changed()
             index.set_ef_search(ef_search_for(len(index)))
             return index
@@ -164,12 +168,12 @@ class VectorIndex:
 
     def __len__(self) -> int:
         """The vectors searched (the retired ones are not)."""
-        return int(self._index.ntotal) - int(self._retired.sum())
+        return int(self._index.ntotal) - self._retired_count
 
     @property
     def retired(self) -> int:
         """Vectors removed but kept in the HNSW graph as waypoints, until it is built again."""
-        return int(self._retired.sum())
+        return self._retired_count
 
     def ids(self) -> np.ndarray:
         """Every id held, sorted: a store and its vector index agree when their ids are the same."""
@@ -223,21 +227,22 @@ class VectorIndex:
             self._selector_changed()
             self.set_ef_search(ef_search_for(len(self)))
             return
-        keep = ~(self._retired | removing)
-        kept_ids, kept_vectors = self._ids[keep], self._index.reconstruct_n(0, int(self._index.ntotal))[keep]
+        kept = ~removing[~self._retired]
+        kept_ids, kept_vectors = self.ids()[kept], self.vectors()[kept]
         self._rebuild(self.approximate)
         self.add(kept_ids, kept_vectors)
 
     def _selector_changed(self) -> None:
         """Make the search parameters that skip the retired vectors (none while nothing is retired). The
         selector is kept here: FAISS holds only a pointer to it."""
-        if not self._retired.any():
+        self._retired_count = int(self._retired.sum())
+        if not self._retired_count:
             self._search_params = None
             return
         # IDSelectorBitmap reads bit i of byte i // 8, least significant bit first: numpy's "little" order.
         self._live_bits = np.packbits(~self._retired, bitorder="little")
         self._selector = faiss.IDSelectorBitmap(len(self._live_bits), faiss.swig_ptr(self._live_bits))  # bytes
-        self._search_params = faiss.SearchParametersHNSW(sel=self._selector)
+        self._search_params = faiss.SearchParametersHNSW(sel=self._selector, efSearch=self._index.hnsw.efSearch)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
         """Return, per query, up to k (id, score) pairs, best first; k may exceed the index size."""
@@ -250,7 +255,6 @@ class VectorIndex:
         if self._search_params is None:
             scores, positions = self._index.search(queries, k)
         else:
-            self._search_params.efSearch = self._index.hnsw.efSearch
             scores, positions = self._index.search(queries, k, params=self._search_params)
         return [
             [(int(self._ids[p]), float(s)) for p, s in zip(row_positions, row_scores, strict=True) if p != -1]
@@ -271,6 +275,8 @@ class VectorIndex:
         """Trade HNSW speed for recall (no effect on an exact index); add() sets it by size again."""
         if self.approximate:
             self._index.hnsw.efSearch = ef_search
+            if self._search_params is not None:
+                self._search_params.efSearch = ef_search
 
     def copy(self) -> VectorIndex:
         """Return an independent copy, to update while readers keep searching this one."""
@@ -295,7 +301,7 @@ class VectorIndex:
     def _write_graph(self, path: Path) -> None:
         """The graph file (GRAPH_MAGIC): what restore() needs besides the live vectors the caller keeps."""
         retired = np.flatnonzero(self._retired)
-        retired_vectors = np.vstack([self._index.reconstruct(int(p)) for p in retired]) if len(retired) \
+        retired_vectors = self._index.reconstruct_batch(retired) if len(retired) \
             else np.zeros((0, self.dim), dtype=np.float32)
         with path.open("wb") as file:
             file.write(GRAPH_MAGIC)
@@ -320,7 +326,7 @@ def _read_graph(file: BinaryIO) -> tuple[np.ndarray, np.ndarray, np.ndarray, fai
     return nodes, retired, retired_vectors, hnsw
 
 
-def _fill_fp16(index: faiss.IndexScalarQuantizer, chunks: Iterator[np.ndarray], positions: np.ndarray, count: int,
+def _fill_fp16(index: faiss.IndexScalarQuantizer, chunks: _Rest, positions: np.ndarray, count: int,
                dim: int, extra: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """Fill an empty fp16 index of `count` vectors: the first len(positions) vectors of `chunks` go to
     `positions` in order (a chunk that runs past them is split, and its rest is the next chunk the iterator
@@ -340,16 +346,12 @@ def _fill_fp16(index: faiss.IndexScalarQuantizer, chunks: Iterator[np.ndarray], 
             break
         rows = _fp16_rows(chunk, dim)
         if filled + len(rows) > wanted:
-            if not isinstance(chunks, _Rest):
-                raise ValueError(f"{wanted} ids but more vectors")
             chunks.put_back(chunk[wanted - filled:])
             rows = rows[:wanted - filled]
         codes[positions[filled:filled + len(rows)]] = rows
         filled += len(rows)
     if filled != wanted:
         raise ValueError(f"{wanted} ids but {filled} vectors")
-    if not isinstance(chunks, _Rest) and next(chunks, None) is not None:
-        raise ValueError(f"{wanted} ids but more vectors")
     index.ntotal = count
 
 

@@ -261,7 +261,7 @@ class QuestionWords:
 
     @classmethod
     def of(cls, question: str) -> QuestionWords:
-        searched = tuple(stem(w) for w in (content_words(question) or words(question))[:MAX_QUERY_WORDS])
+        searched = tuple(stem(w) for w in search_words(question))
         weighted = tuple(content_words(question)[:MAX_QUERY_WORDS])
         names = [w for name in name_units(question) for w in name]
         return cls(searched, weighted, frozenset(searched) | stems([*weighted, *names])
